@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+import { registerConvert } from "./convert.js";
+import { registerInfo } from "./info.js";
+
+/** Every sub-command, in the order `--help` lists them. Add new commands here. */
+export const COMMANDS: ((program: Command) => void)[] = [registerInfo, registerConvert];

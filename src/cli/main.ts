@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { NeurocodeError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { COMMANDS } from "./commands/index.js";
+
+/** Builds the `neurocode` command tree (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command("neurocode")
+    .description("Read, clean, window, tokenize and model EEG/MEG/sEEG recordings (EDF, BDF, FIF).")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false });
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+/** Runs the CLI; user errors print one line and exit 1, usage errors exit 2. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof NeurocodeError) {
+      process.stderr.write(`neurocode: ${e.name}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`neurocode: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(70);
+    },
+  );
+}

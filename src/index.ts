@@ -1,0 +1,10 @@
+/**
+ * neurocode's public API: everything a lab script imports.
+ * Layers, left to right: io, sensors → recording ← signal; engine → nn → moe, inspect → models, bio → train → pipeline.
+ */
+export * from "./errors.js";
+export * from "./warnings.js";
+export { VERSION } from "./version.js";
+export * from "./recording/index.js";
+export * from "./sensors/index.js";
+export * from "./io/index.js";

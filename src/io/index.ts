@@ -1,0 +1,4 @@
+export * from "./atomic.js";
+export * from "./npy.js";
+export * from "./npy-recording.js";
+export * from "./open.js";

@@ -1,0 +1,68 @@
+import { extname } from "node:path";
+import { ConfigError, ValueError } from "../errors.js";
+import type { Recording } from "../recording/types.js";
+import type { WarningHandler } from "../warnings.js";
+import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
+
+/** Options every reader understands. */
+export interface ReadOptions {
+  /** Called for each repair a reader makes (default: print to stderr). */
+  onWarning?: WarningHandler;
+  /** Keep only these channels (names as in the file, after de-duplication). */
+  channels?: string[];
+  /**
+   * For files whose signals have different rates (EDF allows it): keep the
+   * signals sampled at this rate (Hz). Without it, such files are an error
+   * that lists the rates present.
+   */
+  rate?: number;
+  /** Sampling rate of a raw `.npy` array (Hz); `.npy` files carry none. */
+  sfreq?: number;
+}
+
+/** Options every writer understands. */
+export interface WriteOptions {
+  onWarning?: WarningHandler;
+}
+
+type Reader = (path: string, opts: ReadOptions) => Recording;
+type Writer = (path: string, rec: Recording, opts: WriteOptions) => void;
+
+interface FormatEntry {
+  extensions: string[];
+  read?: Reader;
+  write?: Writer;
+}
+
+/** The formats neurocode reads and writes, by file extension (first match wins; add new formats here). */
+const FORMATS: FormatEntry[] = [{ extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording }];
+
+function entryFor(path: string): FormatEntry | undefined {
+  const lower = path.toLowerCase();
+  return FORMATS.find((f) => f.extensions.some((e) => lower.endsWith(e)));
+}
+
+/** Extensions that `readRecording` accepts. */
+export function readableExtensions(): string[] {
+  return FORMATS.filter((f) => f.read).flatMap((f) => f.extensions);
+}
+
+/** Extensions that `writeRecording` accepts. */
+export function writableExtensions(): string[] {
+  return FORMATS.filter((f) => f.write).flatMap((f) => f.extensions);
+}
+
+/** Reads any supported file into a Recording, choosing the reader by extension. */
+export function readRecording(path: string, opts: ReadOptions = {}): Recording {
+  const f = entryFor(path);
+  if (!f?.read) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
+  return f.read(path, opts);
+}
+
+/** Writes a Recording, choosing the format by extension; the file appears only when complete. */
+export function writeRecording(path: string, rec: Recording, opts: WriteOptions = {}): void {
+  const f = entryFor(path);
+  if (!f?.write) throw new ConfigError("output", `cannot write "${path}": unknown extension "${extname(path)}" (writable: ${writableExtensions().join(", ")})`);
+  if (rec.data.shape[0] === 0) throw new ValueError(`refusing to write "${path}": the recording has no channels`);
+  f.write(path, rec, opts);
+}
