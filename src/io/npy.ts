@@ -106,7 +106,9 @@ export function decodeNpy(bytes: Uint8Array, path = "<buffer>"): NpyArray {
   if (start + n * size > bytes.length) {
     throw new FormatError(ctx("data", start), `needs ${n * size} bytes for shape [${shape.join(", ")}], file has ${bytes.length - start}`);
   }
-  const copy = bytes.slice(start, start + n * size);
+  // A fresh, aligned copy: Node's Buffer#slice is a view into a shared pool.
+  const copy = new Uint8Array(n * size);
+  copy.set(bytes.subarray(start, start + n * size));
   if (descr[1] === ">" && size > 1) {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
   }
