@@ -8,3 +8,5 @@ export { VERSION } from "./version.js";
 export * from "./recording/index.js";
 export * from "./sensors/index.js";
 export * from "./io/index.js";
+export * from "./engine/index.js";
+export * from "./nn/index.js";

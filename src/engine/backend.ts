@@ -1,0 +1,72 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError } from "../errors.js";
+import { installFastMatMul } from "./matmul.js";
+
+/** The tensor backends neurocode can run on, fastest first. */
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+const BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+
+let chosen: Promise<BackendName> | null = null;
+
+/**
+ * Selects and initialises the tensor backend once per process and returns its name.
+ *
+ * Order: `tensorflow` (native TensorFlow through `@tensorflow/tfjs-node`, an
+ * optional dependency) when it loads, else `wasm` (SIMD, single-threaded in
+ * Node), else `cpu` (pure JS). The environment variable `NEUROCODE_BACKEND`
+ * forces one of the three; forcing a backend that cannot start is a
+ * `ConfigError` rather than a silent fallback. The choice is printed once to
+ * stderr. Later calls return the same promise.
+ */
+export function initBackend(): Promise<BackendName> {
+  chosen ??= selectBackend().then((name) => {
+    process.stderr.write(`neurocode: tensor backend ${name}\n`);
+    return name;
+  });
+  return chosen;
+}
+
+async function selectBackend(): Promise<BackendName> {
+  const forced = process.env.NEUROCODE_BACKEND?.trim();
+  if (forced) {
+    if (!(BACKENDS as readonly string[]).includes(forced)) {
+      throw new ConfigError("NEUROCODE_BACKEND", `unknown backend "${forced}" (expected ${BACKENDS.join(", ")})`);
+    }
+    const name = forced as BackendName;
+    if (!(await tryBackend(name))) throw new ConfigError("NEUROCODE_BACKEND", `backend "${name}" failed to initialise`);
+    return name;
+  }
+  for (const name of BACKENDS) if (await tryBackend(name)) return name;
+  throw new ConfigError("NEUROCODE_BACKEND", "no tensor backend could be initialised");
+}
+
+async function tryBackend(name: BackendName): Promise<boolean> {
+  try {
+    if (name === "tensorflow") {
+      // A string variable keeps bundlers and tsc from resolving the optional package.
+      const pkg = "@tensorflow/tfjs-node";
+      await import(pkg);
+    } else if (name === "wasm") {
+      const wasm = await import("@tensorflow/tfjs-backend-wasm");
+      wasm.setWasmPaths(wasmDistDir());
+    }
+    const ok = await tf.setBackend(name);
+    if (!ok || tf.getBackend() !== name) return false;
+    await tf.ready();
+    if (name === "wasm") installFastMatMul();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Folder holding the `.wasm` binaries, resolved through Node so it works from src/, dist/ and tests. */
+function wasmDistDir(): string {
+  const require = createRequire(import.meta.url);
+  const main = require.resolve("@tensorflow/tfjs-backend-wasm");
+  // main is .../tfjs-backend-wasm/dist/(tf-backend-wasm.node.js|index.js)
+  return join(dirname(main), "/").replace(/\\/g, "/");
+}
