@@ -1,1 +1,9 @@
-export {};
+export * from "./stats.js";
+export * from "./patterns.js";
+export * from "./records.js";
+export * from "./arrow.js";
+export * from "./voids.js";
+export * from "./massive.js";
+export * from "./sparsity.js";
+export * from "./contribution.js";
+export * from "./experts.js";

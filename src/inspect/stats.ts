@@ -1,0 +1,186 @@
+import { ConfigError, ShapeError } from "../errors.js";
+
+/**
+ * How an activation tensor is cut into rows: one row per (batch item, position),
+ * the last axis holding the features. `[d]` is one row; `[B, d]` is B rows at
+ * position 0; `[B, T1, ..., d]` is B·T1·... rows whose positions are flattened
+ * in row-major order (so a `[B, T, d]` transformer stream gives token index t).
+ */
+export interface RowLayout {
+  /** Batch items (first axis; 1 for a rank-1 tensor). */
+  batch: number;
+  /** Positions per batch item (product of the middle axes; 1 when there are none). */
+  positions: number;
+  /** Features per row (last axis). */
+  width: number;
+}
+
+/** Row layout of a tensor shape (see `RowLayout`); rank-0 shapes are a `ShapeError`. */
+export function rowLayout(shape: readonly number[], what = "activation"): RowLayout {
+  if (shape.length === 0) throw new ShapeError(what, ["*"], [...shape]);
+  const width = shape[shape.length - 1]!;
+  if (shape.length === 1) return { batch: 1, positions: 1, width };
+  let positions = 1;
+  for (let i = 1; i < shape.length - 1; i++) positions *= shape[i]!;
+  return { batch: shape[0]!, positions, width };
+}
+
+/** Options of `rowStats`. */
+export interface RowStatsOptions {
+  /** How many largest-|x| features to keep per row (default 4; 0 keeps none). */
+  topK?: number;
+  /** |x| ≤ nearZeroEps counts as near zero (default 1e-3, absolute, same unit as x). */
+  nearZeroEps?: number;
+}
+
+/** Summary statistics of one row (one batch item at one position) of an activation. */
+export interface RowStats {
+  /** ‖x‖₂ over the features. */
+  l2: number;
+  mean: number;
+  /** max |x|. */
+  maxAbs: number;
+  /** Feature index of max |x| (first one on ties). */
+  argMaxAbs: number;
+  /** median |x| (lower median for even widths). */
+  medianAbs: number;
+  /** Fraction of features exactly 0 (the lazy-neuron measure is 1 − this after a ReLU). */
+  fracZero: number;
+  /** Fraction of features with |x| ≤ nearZeroEps. */
+  fracNearZero: number;
+  /** Indices of the topK largest |x|, largest first. */
+  topIndices: Int32Array;
+  /** x at `topIndices` (signed). */
+  topValues: Float32Array;
+}
+
+/** Checks `RowStatsOptions` and fills in the defaults. */
+export function resolveRowStatsOptions(opts: RowStatsOptions = {}): Required<RowStatsOptions> {
+  const topK = opts.topK ?? 4;
+  const nearZeroEps = opts.nearZeroEps ?? 1e-3;
+  if (!Number.isInteger(topK) || topK < 0) throw new ConfigError("topK", `must be an integer ≥ 0, got ${topK}`);
+  if (!(nearZeroEps >= 0)) throw new ConfigError("nearZeroEps", `must be ≥ 0, got ${nearZeroEps}`);
+  return { topK, nearZeroEps };
+}
+
+/**
+ * Summary statistics of `x[offset .. offset + width)`.
+ * `scratch` (length ≥ width) is reused for the median so a recorder does not
+ * allocate per row.
+ */
+export function rowStats(
+  x: ArrayLike<number>,
+  offset: number,
+  width: number,
+  opts: Required<RowStatsOptions>,
+  scratch: Float32Array = new Float32Array(width),
+): RowStats {
+  let sum = 0;
+  let sq = 0;
+  let maxAbs = -1;
+  let argMaxAbs = 0;
+  let zeros = 0;
+  let near = 0;
+  const k = Math.min(opts.topK, width);
+  const topIndices = new Int32Array(k);
+  const topValues = new Float32Array(k);
+  const topAbs = new Float64Array(k).fill(-1);
+  for (let i = 0; i < width; i++) {
+    const v = x[offset + i]!;
+    const a = Math.abs(v);
+    sum += v;
+    sq += v * v;
+    if (v === 0) zeros++;
+    if (a <= opts.nearZeroEps) near++;
+    if (a > maxAbs) {
+      maxAbs = a;
+      argMaxAbs = i;
+    }
+    scratch[i] = a;
+    if (k > 0 && a > topAbs[k - 1]!) {
+      // Insertion into a k-long sorted list: k is small, so this beats a heap.
+      let j = k - 1;
+      while (j > 0 && topAbs[j - 1]! < a) {
+        topAbs[j] = topAbs[j - 1]!;
+        topIndices[j] = topIndices[j - 1]!;
+        topValues[j] = topValues[j - 1]!;
+        j--;
+      }
+      topAbs[j] = a;
+      topIndices[j] = i;
+      topValues[j] = v;
+    }
+  }
+  return {
+    l2: Math.sqrt(sq),
+    mean: width > 0 ? sum / width : NaN,
+    maxAbs: width > 0 ? maxAbs : NaN,
+    argMaxAbs,
+    medianAbs: width > 0 ? selectKth(scratch, width, (width - 1) >> 1) : NaN,
+    fracZero: width > 0 ? zeros / width : NaN,
+    fracNearZero: width > 0 ? near / width : NaN,
+    topIndices,
+    topValues,
+  };
+}
+
+/** k-th smallest of `a[0..n)` (0-based), reordering `a` in place (Hoare quickselect). */
+export function selectKth(a: Float32Array | Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/** Median of |x| over all of `x` (lower median), without changing `x`. */
+export function medianAbs(x: ArrayLike<number>): number {
+  const n = x.length;
+  if (n === 0) return NaN;
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.abs(x[i]!);
+  return selectKth(a, n, (n - 1) >> 1);
+}
+
+/** Residual-update statistics of a row whose module input and output have the same shape. */
+export interface UpdateStats {
+  /** ‖in‖₂. */
+  inL2: number;
+  /** ‖out − in‖₂: the size of the module's update to the residual stream. */
+  updateL2: number;
+  /** cos(out − in, in); NaN when either is zero. Negative: the update erases the stream. */
+  updateCos: number;
+}
+
+/** `UpdateStats` of one row of `input` and `output` (same layout). */
+export function updateStats(input: ArrayLike<number>, output: ArrayLike<number>, offset: number, width: number): UpdateStats {
+  let ii = 0;
+  let uu = 0;
+  let ui = 0;
+  for (let i = offset; i < offset + width; i++) {
+    const a = input[i]!;
+    const u = output[i]! - a;
+    ii += a * a;
+    uu += u * u;
+    ui += u * a;
+  }
+  const denom = Math.sqrt(ii * uu);
+  return { inL2: Math.sqrt(ii), updateL2: Math.sqrt(uu), updateCos: denom > 0 ? ui / denom : NaN };
+}
