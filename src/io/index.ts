@@ -2,3 +2,4 @@ export * from "./atomic.js";
 export * from "./npy.js";
 export * from "./npy-recording.js";
 export * from "./open.js";
+export * from "./edf/index.js";

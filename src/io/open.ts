@@ -2,6 +2,8 @@ import { extname } from "node:path";
 import { ConfigError, ValueError } from "../errors.js";
 import type { Recording } from "../recording/types.js";
 import type { WarningHandler } from "../warnings.js";
+import { readEdf } from "./edf/reader.js";
+import { writeEdf } from "./edf/writer.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
 
 /** Options every reader understands. */
@@ -35,7 +37,10 @@ interface FormatEntry {
 }
 
 /** The formats neurocode reads and writes, by file extension (first match wins; add new formats here). */
-const FORMATS: FormatEntry[] = [{ extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording }];
+const FORMATS: FormatEntry[] = [
+  { extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording },
+  { extensions: [".edf", ".bdf"], read: readEdf, write: writeEdf },
+];
 
 function entryFor(path: string): FormatEntry | undefined {
   const lower = path.toLowerCase();
