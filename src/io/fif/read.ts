@@ -1,0 +1,146 @@
+import ndarray from "ndarray";
+import { createRecording } from "../../recording/recording.js";
+import { addSeconds } from "../../recording/time.js";
+import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../../recording/types.js";
+import { megCoilInfo } from "../../sensors/coil-types.js";
+import { sensorFromFifLoc } from "../../sensors/fif-sensor.js";
+import { collectWarnings, printWarning } from "../../warnings.js";
+import type { ReadOptions } from "../open.js";
+import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
+import type { FifChannel, FifInfo } from "./info.js";
+import { closeFifRaw, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
+import { openFifSource } from "./source.js";
+import { ValueError } from "../../errors.js";
+
+/** What a FIF Recording keeps in `source.header`: the info as read (for the writer), first_samp and the split parts. */
+export interface FifHeader {
+  info: FifInfo;
+  firstSample: number;
+  paths: string[];
+}
+
+const KIND_BY_FIFF: ReadonlyMap<number, ChannelKind> = new Map([
+  [FIFFV_CH.EEG, "eeg"],
+  [FIFFV_CH.STIM, "stim"],
+  [FIFFV_CH.BIO, "bio"],
+  [FIFFV_CH.EOG, "eog"],
+  [FIFFV_CH.REF_MEG, "meg-ref"],
+  [FIFFV_CH.EMG, "emg"],
+  [FIFFV_CH.ECG, "ecg"],
+  [FIFFV_CH.MISC, "misc"],
+  [FIFFV_CH.RESP, "resp"],
+  [FIFFV_CH.SEEG, "seeg"],
+  [FIFFV_CH.DBS, "dbs"],
+  [FIFFV_CH.ECOG, "ecog"],
+  [FIFFV_CH.TEMPERATURE, "temperature"],
+]);
+
+/** T/m */
+const UNIT_T_M = 201;
+
+/**
+ * The neurocode channel kind of a FIF channel. MEG channels are split into
+ * magnetometers and gradiometers by coil type (`MEG_COIL_TYPES`); a MEG coil
+ * type missing from the table falls back to the unit (T/m → gradiometer), as
+ * MNE decides.
+ */
+export function fifChannelKind(ch: FifChannel): ChannelKind {
+  if (ch.kind === FIFFV_CH.MEG) {
+    const info = megCoilInfo(ch.coilType);
+    if (info) return info.measures === "mag" ? "meg-mag" : "meg-grad";
+    return ch.unit === UNIT_T_M ? "meg-grad" : "meg-mag";
+  }
+  return KIND_BY_FIFF.get(ch.kind) ?? "misc";
+}
+
+const PREFIX: Readonly<Record<number, string>> = { [-15]: "f", [-12]: "p", [-9]: "n", [-6]: "µ", [-3]: "m", 0: "", 3: "k", 6: "M", 9: "G" };
+
+function unitName(code: number): string {
+  return FIFF_UNIT_NAMES[code] ?? `unit ${code}`;
+}
+
+function toChannelInfo(ch: FifChannel, info: FifInfo): ChannelInfo {
+  const kind = fifChannelKind(ch);
+  const unit = unitName(ch.unit);
+  const prefix = PREFIX[ch.unitMul] ?? `1e${ch.unitMul} `;
+  const modality = kind === "meg-mag" || kind === "meg-grad" ? "meg" : kind === "eeg" || kind === "seeg" || kind === "ecog" ? kind : null;
+  const sensor = modality ? sensorFromFifLoc({ modality, coilType: ch.coilType, loc: ch.loc }, info.devHeadT) : undefined;
+  return { name: ch.name, kind, unit, origUnit: `${prefix}${unit}`, ...(sensor ? { sensor } : {}) };
+}
+
+/** Annotations relative to the first sample, as MNE's `raw.annotations` are relative to `first_time`. */
+function recordingAnnotations(raw: FifRawFile): Annotation[] {
+  const { info, firstSample } = raw;
+  const out: Annotation[] = [];
+  const a = raw.annotations;
+  const measSeconds = info.measDate ? info.measDate[0] + info.measDate[1] / 1e6 : null;
+  const firstTime = firstSample / info.sfreq;
+  if (a) {
+    // Stored onsets are relative to orig_time (or, with no meas_date, include first_samp): see MNE's _read_raw_file.
+    const shift = measSeconds === null ? -firstTime : a.origTime === null ? 0 : a.origTime - measSeconds - firstTime;
+    a.onset.forEach((onset, i) => {
+      const chans = a.channels?.[i];
+      out.push({ onset: onset + shift, duration: a.duration[i]!, description: a.description[i]!, ...(chans && chans.length ? { channels: chans } : {}) });
+    });
+  }
+  for (const b of raw.buffers) {
+    if (b.entry === null) out.push({ onset: b.start / info.sfreq, duration: b.nSamples / info.sfreq, description: "BAD_ACQ_SKIP" });
+  }
+  return out.sort((x, y) => x.onset - y.onset);
+}
+
+/**
+ * Reads a raw FIF file (`.fif`, `.fif.gz`, with split parts) into a
+ * Recording: data in SI units (stored × range × cal), MNE channel kinds,
+ * sensors in the head frame, bads, annotations (plus `BAD_ACQ_SKIP` for data
+ * skips), projectors (not applied). `opts.channels` reads only those channels.
+ */
+export function readFif(path: string, opts: ReadOptions = {}): Recording {
+  const warnings = collectWarnings(opts.onWarning ?? printWarning);
+  const raw = openFifRaw(path, { onWarning: warnings.handler });
+  try {
+    const { info } = raw;
+    let picks = info.channels.map((_, i) => i);
+    if (opts.channels) {
+      picks = opts.channels.map((n) => {
+        const i = info.channels.findIndex((c) => c.name === n);
+        if (i < 0) throw new ValueError(`${path}: unknown channel "${n}"`);
+        return i;
+      });
+    }
+    const ns = raw.nSamples;
+    const buf = new Float32Array(picks.length * ns);
+    const rows = picks.map((_, k) => buf.subarray(k * ns, (k + 1) * ns));
+    readFifSamples(raw, 0, ns, rows, picks);
+    const channels = picks.map((i) => toChannelInfo(info.channels[i]!, info));
+    const names = new Set(channels.map((c) => c.name));
+    const header: FifHeader = { info, firstSample: raw.firstSample, paths: raw.paths };
+    const rec = createRecording({
+      data: ndarray(buf, [picks.length, ns]),
+      sfreq: info.sfreq,
+      channels,
+      firstSample: raw.firstSample,
+      startTime: info.measDate ? addSeconds({ unixSeconds: info.measDate[0], fraction: 0 }, info.measDate[1] / 1e6 + raw.firstSample / info.sfreq) : null,
+      bads: info.bads.filter((b) => names.has(b)),
+      annotations: recordingAnnotations(raw),
+      source: { path, format: "fif", header, warnings: warnings.list },
+    });
+    rec.projectors = info.projectors;
+    return rec;
+  } finally {
+    closeFifRaw(raw);
+  }
+}
+
+/**
+ * The measurement info of any FIF file (raw, evoked, epochs...), without
+ * reading data: channels, bads, dev_head_t, projectors, CTF compensation.
+ */
+export function readFifInfo(path: string, opts: ReadOptions = {}): FifInfo {
+  const src = openFifSource(path);
+  try {
+    return readFifTreeAndInfo(src, opts.onWarning ?? printWarning).info;
+  } finally {
+    src.close();
+  }
+}
