@@ -33,6 +33,7 @@ export function recordingSummary(rec: Recording): Record<string, unknown> {
       ...(a.channels ? { channels: a.channels } : {}),
     })),
     segments: rec.segments,
+    ...(rec.projectors ? { projectors: rec.projectors.map((p) => ({ description: p.description, kind: p.kind, active: p.active, nVectors: p.vectors.length, channelNames: p.channelNames })) } : {}),
     warnings: rec.source.warnings,
   };
 }

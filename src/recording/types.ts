@@ -97,4 +97,19 @@ export interface Recording {
   annotations: Annotation[];
   segments: Segment[];
   source: RecordingSource;
+  /** SSP projectors stored with the data (FIF); `active` ones were applied before writing. */
+  projectors?: Projector[];
+}
+
+/** An SSP projector (FIF `FIFFB_PROJ_ITEM`, MNE's `Projection`). */
+export interface Projector {
+  description: string;
+  /** `FIFFV_PROJ_ITEM_*` kind (1 field, 10 average EEG reference...). */
+  kind: number;
+  /** Whether the data were already projected when written. */
+  active: boolean;
+  /** Channel names of the vector columns. */
+  channelNames: string[];
+  /** Projection vectors, `[nVectors][channelNames.length]`. */
+  vectors: number[][];
 }
