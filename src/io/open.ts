@@ -4,6 +4,7 @@ import type { Recording } from "../recording/types.js";
 import type { WarningHandler } from "../warnings.js";
 import { readEdf } from "./edf/reader.js";
 import { writeEdf } from "./edf/writer.js";
+import { readFif } from "./fif/read.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
 
 /** Options every reader understands. */
@@ -40,6 +41,7 @@ interface FormatEntry {
 const FORMATS: FormatEntry[] = [
   { extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording },
   { extensions: [".edf", ".bdf"], read: readEdf, write: writeEdf },
+  { extensions: [".fif", ".fif.gz"], read: readFif },
 ];
 
 function entryFor(path: string): FormatEntry | undefined {
