@@ -36,6 +36,40 @@ export class FormatError extends NeurocodeError {
   }
 }
 
+/** A file cannot be opened, read or written (missing, a folder, no permission). */
+export class FileAccessError extends NeurocodeError {
+  override name = "FileAccessError";
+  readonly path: string;
+  /** The system error code (`ENOENT`, `EACCES`, `EISDIR`...). */
+  readonly code: string;
+  constructor(path: string, code: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.path = path;
+    this.code = code;
+  }
+}
+
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a folder, not a file",
+  ENOTDIR: "a part of the path is not a folder",
+  ENOSPC: "no space left on the device",
+  EROFS: "the file system is read-only",
+  EMFILE: "too many open files",
+};
+
+/**
+ * Turns a Node system error (one with a string `code` such as `ENOENT`) into
+ * a `FileAccessError` naming `path`; returns anything else unchanged.
+ */
+export function asFileAccessError(e: unknown, path: string): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== "string" || !/^E[A-Z]+$/.test(code)) return e;
+  return new FileAccessError(path, code, SYSTEM_REASONS[code] ?? (e as Error).message);
+}
+
 /** A configuration value (CLI option, YAML key, function option) is invalid. */
 export class ConfigError extends NeurocodeError {
   override name = "ConfigError";

@@ -1,5 +1,5 @@
 import { extname } from "node:path";
-import { ConfigError, ValueError } from "../errors.js";
+import { asFileAccessError, ConfigError } from "../errors.js";
 import type { Recording } from "../recording/types.js";
 import type { WarningHandler } from "../warnings.js";
 import { readEdf } from "./edf/reader.js";
@@ -63,13 +63,20 @@ export function writableExtensions(): string[] {
 export function readRecording(path: string, opts: ReadOptions = {}): Recording {
   const f = entryFor(path);
   if (!f?.read) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
-  return f.read(path, opts);
+  try {
+    return f.read(path, opts);
+  } catch (e) {
+    throw asFileAccessError(e, path);
+  }
 }
 
 /** Writes a Recording, choosing the format by extension; the file appears only when complete. */
 export function writeRecording(path: string, rec: Recording, opts: WriteOptions = {}): void {
   const f = entryFor(path);
   if (!f?.write) throw new ConfigError("output", `cannot write "${path}": unknown extension "${extname(path)}" (writable: ${writableExtensions().join(", ")})`);
-  if (rec.data.shape[0] === 0) throw new ValueError(`refusing to write "${path}": the recording has no channels`);
-  f.write(path, rec, opts);
+  try {
+    f.write(path, rec, opts);
+  } catch (e) {
+    throw asFileAccessError(e, path);
+  }
 }
