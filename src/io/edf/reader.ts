@@ -24,6 +24,9 @@ export const CHUNK_BYTES = 4 << 20;
 /** Record onsets closer than this to the expected time count as contiguous (EDF+ stamps carry ~7 decimals). */
 const GAP_TOLERANCE_S = 1e-6;
 
+/** Bits of a Status/Trigger channel that carry codes (MNE masks stim channels with 2**17 - 1; `readDigital` keeps all bits). */
+const STIM_MASK = 2 ** 17 - 1;
+
 /** What the annotation signals say: record time stamps and annotations, onsets already relative to the first sample. */
 export interface EdfTimeline {
   /** Onset of the first record in the file's own time (the sub-second start, usually), exact. */
@@ -52,7 +55,8 @@ export interface EdfFile {
   unit(i: number): { scale: number; unit: string };
   /**
    * Samples `[start, stop)` of each listed signal, in SI units (V for
-   * uV/mV/V; stim channels raw). All listed signals must share one rate;
+   * uV/mV/V; Status/Trigger channels as digital codes masked to their low
+   * 17 bits, like MNE). All listed signals must share one rate;
    * indices count samples at that rate from the first record (gaps of
    * EDF+D not counted). Writes into `out` rows when given.
    */
@@ -198,6 +202,12 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: impor
             }
           }
         }
+      });
+      // Trigger codes live in the low 17 bits; BioSemi's system bits above them are masked off as MNE does.
+      sel.forEach((i, k) => {
+        if (!isStim(signals[i]!.label)) return;
+        const row = rows[k]!;
+        for (let j = 0; j < stop - start; j++) row[j] = row[j]! & STIM_MASK;
       });
       return rows;
     },
