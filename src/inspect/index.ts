@@ -7,3 +7,6 @@ export * from "./massive.js";
 export * from "./sparsity.js";
 export * from "./contribution.js";
 export * from "./experts.js";
+export * from "./recorder.js";
+export * from "./interventions.js";
+export * from "./skipping.js";

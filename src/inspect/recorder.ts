@@ -1,0 +1,122 @@
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError, ValueError } from "../errors.js";
+import type { AnyModule, HookHandle } from "../nn/module.js";
+import { writeActivations } from "./arrow.js";
+import { nameMatcher, type NamePattern } from "./patterns.js";
+import { ActivationTableBuilder, type ActivationTable, type TableBuilderOptions } from "./records.js";
+
+/**
+ * The tensor a hook should look at in a module's output: the output itself, the
+ * first tensor of an array output, or the `output` field of an object (e.g. an
+ * MoE layer returning `{ output, stats }`). Null when there is none.
+ */
+export function primaryTensor(x: unknown): tf.Tensor | null {
+  if (x instanceof tf.Tensor) return x;
+  if (Array.isArray(x)) return x.find((v): v is tf.Tensor => v instanceof tf.Tensor) ?? null;
+  if (x !== null && typeof x === "object" && (x as { output?: unknown }).output instanceof tf.Tensor) return (x as { output: tf.Tensor }).output;
+  return null;
+}
+
+function asFloat32(x: ArrayLike<number>): Float32Array {
+  return x instanceof Float32Array ? x : Float32Array.from(x);
+}
+
+/** Modules of `model` whose dotted names match `patterns` (the root, named `""`, never matches). */
+export function matchModules(model: AnyModule, patterns: NamePattern | readonly NamePattern[]): [string, AnyModule][] {
+  const match = nameMatcher(patterns);
+  const found = model.namedModules().filter(([n]) => n !== "" && match(n));
+  if (found.length === 0) {
+    const names = model.namedModules().map(([n]) => n).filter((n) => n !== "");
+    throw new ConfigError("record", `no module matches ${String(patterns)}; modules are: ${names.slice(0, 40).join(", ")}${names.length > 40 ? ", ..." : ""}`);
+  }
+  return found;
+}
+
+/** Options of `ActivationRecorder`. */
+export interface RecorderOptions extends TableBuilderOptions {
+  /** Module-name pattern(s): globs over dotted names, RegExps or `/regex/` strings. */
+  record: NamePattern | readonly NamePattern[];
+}
+
+/**
+ * Records what chosen modules of a model compute, through their forward hooks.
+ *
+ * Each call of a matched module adds one row per (batch item, position) with
+ * summary statistics of its output (and, for same-shaped input and output, the
+ * residual-update statistics); with `fullTensors` the row values too, up to
+ * `byteBudget` bytes. Recording only reads outputs (`dataSync`), so outputs
+ * stay bitwise the same and no tensor is created or kept.
+ *
+ * Hooks run in registration order: attach the recorder after any intervention
+ * (`patchModules`) to record patched outputs, before to record the originals.
+ *
+ * @example
+ * const rec = new ActivationRecorder(model, { record: "blocks.*" });
+ * rec.phase = "prompt";
+ * model.call(x).dispose();
+ * rec.detach();
+ * writeActivations("acts.arrow", rec.table());
+ */
+export class ActivationRecorder {
+  /** Dotted names of the recorded modules, in model order. */
+  readonly modules: string[];
+  /** Label stored with every row from now on (e.g. `prompt`, `generated`). */
+  phase = "";
+  private readonly builder: ActivationTableBuilder;
+  private readonly calls = new Map<string, number>();
+  private handles: HookHandle[];
+
+  constructor(model: AnyModule, opts: RecorderOptions) {
+    const matched = matchModules(model, opts.record);
+    this.builder = new ActivationTableBuilder(opts);
+    this.modules = matched.map(([n]) => n);
+    this.handles = matched.map(([name, m]) =>
+      m.registerForwardHook((ctx) => {
+        this.record(name, ctx.output, ctx.inputs[0]);
+        return undefined;
+      }),
+    );
+  }
+
+  private record(name: string, output: unknown, input: unknown): void {
+    const out = primaryTensor(output);
+    if (!out) throw new ValueError(`recorder: module "${name}" returned no tensor`);
+    const call = this.calls.get(name) ?? 0;
+    this.calls.set(name, call + 1);
+    const inp = input instanceof tf.Tensor && input.dtype === "float32" ? input : null;
+    this.builder.add({
+      module: name,
+      call,
+      phase: this.phase,
+      shape: out.shape,
+      output: asFloat32(out.dataSync()),
+      input: inp ? { shape: inp.shape, data: inp.dataSync() as Float32Array } : undefined,
+    });
+  }
+
+  /** Rows recorded so far. */
+  get numRows(): number {
+    return this.builder.numRows;
+  }
+
+  /** True while the hooks are attached. */
+  get attached(): boolean {
+    return this.handles.length > 0;
+  }
+
+  /** Removes the hooks (the rows recorded so far stay). */
+  detach(): void {
+    for (const h of this.handles) h.remove();
+    this.handles = [];
+  }
+
+  /** The rows recorded so far; `extra` goes into the table metadata. */
+  table(extra: Record<string, string> = {}): ActivationTable {
+    return this.builder.finish(extra);
+  }
+
+  /** Writes the rows recorded so far as an Arrow IPC file (atomically). */
+  write(path: string, extra: Record<string, string> = {}): void {
+    writeActivations(path, this.table(extra));
+  }
+}
