@@ -240,7 +240,7 @@ export function writeEdf(path: string, rec: Recording, opts: WriteEdfOptions = {
       const fallback = chooseRecord(rec.sfreq, []);
       if (!fallback) throw new ValueError(`cannot write "${path}": no EDF record duration of at most 8 characters gives ${rec.sfreq} Hz exactly`);
       ({ spr, duration } = fallback);
-      warn({ code: "edf.padded", message: `segment lengths are not a multiple of ${spr} samples (one ${duration} s record); the last record of each segment is padded with zeros`, path });
+      warn({ code: "edf.padded", message: `segment lengths are not a multiple of ${spr} samples (one ${duration} s record); the last record of each segment is padded with zeros (as MNE's export does)`, path });
     }
     nRecords = segments.reduce((a, s) => a + Math.ceil(s.nSamples / spr), 0);
   }
@@ -303,8 +303,9 @@ export function writeEdf(path: string, rec: Recording, opts: WriteEdfOptions = {
           const n = Math.min(spr, seg.startSample + seg.nSamples - first);
           plans.forEach((p, c) => {
             const pos = base + c * spr * bps;
-            for (let j = 0; j < n; j++) {
-              let d = Math.round(p.row[first + j]! * p.inv - p.offset);
+            // Samples past the segment's end (padding) are the digital value nearest physical 0.
+            for (let j = 0; j < spr; j++) {
+              let d = Math.round((j < n ? p.row[first + j]! : 0) * p.inv - p.offset);
               d = d < dmin ? dmin : d > dmax ? dmax : d;
               if (i16) i16[(pos >> 1) + j] = d;
               else {
