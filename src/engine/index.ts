@@ -2,3 +2,4 @@ export { initBackend, type BackendName } from "./backend.js";
 export { installFastMatMul } from "./matmul.js";
 export { Rng, rng, manualSeed } from "./random.js";
 export { TensorLeakError, liveTensors, assertNoLeak, assertNoLeakAsync } from "./memory.js";
+export { gatherRows } from "./gather.js";

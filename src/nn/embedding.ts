@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ValueError } from "../errors.js";
+import { gatherRows } from "../engine/gather.js";
 import { normal } from "./init.js";
 import { Module } from "./module.js";
 
@@ -21,6 +22,6 @@ export class Embedding extends Module {
     for (const i of flat) {
       if (i < 0 || i >= this.numEmbeddings) throw new ValueError(`Embedding id ${i} out of range [0, ${this.numEmbeddings})`);
     }
-    return tf.tidy(() => tf.gather(this.weight, ids.flatten()).reshape([...ids.shape, this.dim]));
+    return gatherRows(this.weight, ids);
   }
 }
