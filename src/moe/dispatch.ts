@@ -1,0 +1,126 @@
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError } from "../errors.js";
+import { unaryCustomGrad } from "./autodiff.js";
+
+/**
+ * A static-shape capacity plan (GShard/Switch): expert e owns C slots, slot
+ * `s = e·C + c`. All index tensors are int32 constants; every shape depends
+ * only on (T, k, E, C), so nothing is read back to the host.
+ */
+export interface DispatchPlan {
+  numTokens: number;
+  topK: number;
+  numExperts: number;
+  /** Slots per expert C. */
+  capacity: number;
+  /** [T·k] slot of assignment `a = t·k + j`, or `E·C` when it was dropped. */
+  assignSlot: tf.Tensor1D;
+  /** [E·C] assignment held by each slot, or `T·k` when the slot is empty. */
+  slotAssign: tf.Tensor1D;
+  /** [E·C] token held by each slot, or `T` when the slot is empty. */
+  slotToken: tf.Tensor1D;
+}
+
+/**
+ * Slots per expert: `ceil(k·T/E · capacityFactor)`, at most T (an expert can
+ * never receive more than one assignment per token). `capacityFactor = Infinity`
+ * gives C = T: no token is ever dropped.
+ */
+export function expertCapacity(numTokens: number, topK: number, numExperts: number, capacityFactor: number): number {
+  if (!(capacityFactor > 0)) throw new ConfigError("capacityFactor", `must be > 0, got ${capacityFactor}`);
+  if (capacityFactor === Infinity) return numTokens;
+  return Math.max(1, Math.min(numTokens, Math.ceil(((topK * numTokens) / numExperts) * capacityFactor)));
+}
+
+/**
+ * Places each (token, choice) assignment in its expert's slots in GShard
+ * priority order: every token's first choice before any token's second
+ * choice, tokens in order. Assignments beyond the capacity are dropped (their
+ * MoE output is 0; the residual stream carries the token).
+ *
+ * @param indices [T, k] int32 selected experts.
+ */
+export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity: number): DispatchPlan {
+  const [t, k] = indices.shape;
+  const packed = unaryCustomGrad(
+    (idx) =>
+      tf.tidy(() => {
+      const choiceMajor = tf.reshape(tf.transpose(idx), [k * t]);
+      const onehot = tf.oneHot(choiceMajor, numExperts).toFloat();
+      const before = tf.cumsum(onehot, 0, true);
+      const pos = tf.sum(tf.mul(before, onehot), -1).toInt();
+      const kept = tf.less(pos, capacity);
+      const slotCM = tf.where(kept, tf.add(tf.mul(choiceMajor, tf.scalar(capacity, "int32")), pos), tf.scalar(numExperts * capacity, "int32"));
+      const assignSlot = tf.reshape(tf.transpose(tf.reshape(slotCM, [k, t])), [t * k]);
+      // Inverse map by scatter: slot ← assignment + 1 (the overflow slot E·C collects all drops).
+      const ids = tf.range(1, t * k + 1, 1, "int32");
+      const inv = tf.scatterND(tf.expandDims(assignSlot, 1), ids, [numExperts * capacity + 1]);
+      const filled = tf.slice(inv, 0, numExperts * capacity);
+      const slotAssign = tf.where(tf.greater(filled, 0), tf.sub(filled, tf.scalar(1, "int32")), tf.scalar(t * k, "int32"));
+      const slotToken = tf.floorDiv(slotAssign, tf.scalar(k, "int32"));
+      return tf.concat([assignSlot, slotAssign, slotToken]);
+      }),
+    () => tf.zerosLike(indices),
+  )(indices);
+  const assignSlot = tf.slice(packed, 0, t * k) as tf.Tensor1D;
+  const slotAssign = tf.slice(packed, t * k, numExperts * capacity) as tf.Tensor1D;
+  const slotToken = tf.slice(packed, t * k + numExperts * capacity, numExperts * capacity) as tf.Tensor1D;
+  packed.dispose();
+  return { numTokens: t, topK: k, numExperts, capacity, assignSlot, slotAssign, slotToken };
+}
+
+/** Frees the plan's index tensors. */
+export function disposePlan(plan: DispatchPlan): void {
+  plan.assignSlot.dispose();
+  plan.slotAssign.dispose();
+  plan.slotToken.dispose();
+}
+
+/**
+ * Copies each token into the expert slots it was assigned: [T, d] → [E, C, d]
+ * (empty slots are zero). Differentiable w.r.t. `x`: since each slot holds at
+ * most one assignment, the backward pass is a gather with the inverse map, so
+ * no scatter kernel is needed (the wasm backend has no `UnsortedSegmentSum`).
+ */
+export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
+  const { numExperts: e, capacity: c, topK: k } = plan;
+  const d = x.shape[1];
+  return unaryCustomGrad(
+    (xs, save) => {
+      save([plan.assignSlot, plan.slotAssign]);
+      // Empty slots read row T, the zero row.
+      return tf.tidy(() => tf.reshape(tf.gather(padRow(xs as tf.Tensor2D), plan.slotToken), [e, c, d]));
+    },
+    (dy, saved) =>
+      tf.tidy(() => {
+        const rows = padRow(tf.reshape(dy, [e * c, d]) as tf.Tensor2D);
+        const perAssign = tf.gather(rows, saved[0]!); // dropped → the zero row
+        return tf.sum(tf.reshape(perAssign, [plan.numTokens, k, d]), 1);
+      }),
+  )(x) as tf.Tensor3D;
+}
+
+/**
+ * Reads each assignment's expert output back: [E, C, d] → [T, k, d] (dropped
+ * assignments read zeros). Differentiable w.r.t. `expertOut` by the inverse gather.
+ */
+export function collectOutputs(expertOut: tf.Tensor3D, plan: DispatchPlan): tf.Tensor3D {
+  const { numExperts: e, capacity: c, topK: k, numTokens: t } = plan;
+  const d = expertOut.shape[2];
+  return unaryCustomGrad(
+    (out, save) => {
+      save([plan.assignSlot, plan.slotAssign]);
+      return tf.tidy(() => tf.reshape(tf.gather(padRow(tf.reshape(out, [e * c, d]) as tf.Tensor2D), plan.assignSlot), [t, k, d]));
+    },
+    (dy, saved) =>
+      tf.tidy(() => {
+        const rows = padRow(tf.reshape(dy, [t * k, d]) as tf.Tensor2D);
+        return tf.reshape(tf.gather(rows, saved[1]!), [e, c, d]); // empty slots → the zero row
+      }),
+  )(expertOut) as tf.Tensor3D;
+}
+
+/** `x` with one zero row appended, the target of every "no assignment" index. */
+function padRow(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.concat([x, tf.zeros([1, x.shape[1]])]);
+}

@@ -1,0 +1,178 @@
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError, ShapeError, ValueError } from "../errors.js";
+import type { ActivationName } from "../nn/functional.js";
+import { Module } from "../nn/module.js";
+import { collectOutputs, dispatchTokens, disposePlan, expertCapacity, planDispatch } from "./dispatch.js";
+import { ExpertFFN } from "./experts.js";
+import { routerZLoss, switchAuxLoss } from "./losses.js";
+import { Router, validateRouterOptions, type RouterScore } from "./router.js";
+import { emitAux, type MoEAuxSource, type AuxSink } from "./aux.js";
+
+/** Options of `MoEFeedForward` (the fields of `ffn: { type: "moe", ... }`). */
+export interface MoEOptions {
+  /** Number of experts E. */
+  experts: number;
+  /** Experts per token k. Default 2. */
+  topK?: number;
+  /** Hidden width of each expert. */
+  hidden: number;
+  /** Training capacity factor: C = ceil(k·T/E · cf). `Infinity` = never drop. Default 1.25 (Switch). */
+  capacityFactor?: number;
+  /** Capacity factor in eval mode. Default 2.0 (Switch). */
+  evalCapacityFactor?: number;
+  /** Expert activation. Default `gelu` (`silu` when `glu`). */
+  activation?: ActivationName;
+  /** SwiGLU-style gated experts. Default false. */
+  glu?: boolean;
+  /** Expert biases. Default true. */
+  bias?: boolean;
+  /** Router score. Default `softmax`. */
+  score?: RouterScore;
+  /** Renormalise the top-k gates. Default true. */
+  renormalize?: boolean;
+  /** Noisy top-k routing in training. Default false. */
+  noisy?: boolean;
+  /** Switch router input jitter ε. Default 0. */
+  jitter?: number;
+  /** α of the switch load-balancing loss. Default 0.01 (Switch Transformer). */
+  auxLossCoef?: number;
+  /** β of the router z-loss. Default 0.001 (ST-MoE). */
+  zLossCoef?: number;
+}
+
+/** Per-expert load of one forward (tensors owned by the caller). */
+export interface MoELoad {
+  /** [E] assignments routed to each expert (before capacity). */
+  routed: tf.Tensor1D;
+  /** [E] assignments each expert processed (after capacity). */
+  kept: tf.Tensor1D;
+  /** [E] mean router probability of each expert. */
+  meanProb: tf.Tensor1D;
+  /** Scalar: share of the T·k assignments dropped by the capacity limit. */
+  droppedFraction: tf.Scalar;
+}
+
+/** Everything one MoE forward produces. */
+export interface MoEOutput {
+  /** Same shape as the input. */
+  output: tf.Tensor;
+  /** α·switch + β·z, ready to add to the task loss. */
+  loss: tf.Scalar;
+  /** Unscaled switch load-balancing loss (1 = uniform). */
+  switchLoss: tf.Scalar;
+  /** Unscaled router z-loss. */
+  zLoss: tf.Scalar;
+  load: MoELoad;
+}
+
+/**
+ * Sparse mixture-of-experts feed-forward layer: router → static-shape capacity
+ * dispatch → E experts (batched) → gated combine. A drop-in for a dense FFN:
+ * `call(x)` maps [..., d] → [..., d] and hands its losses and load to an
+ * active `collectMoEAux` scope; `forwardWithAux(x)` returns them directly.
+ *
+ * Children: `router` (`router.layer.weight` [E, d]) and `experts` (`ExpertFFN`).
+ */
+export class MoEFeedForward extends Module implements MoEAuxSource {
+  readonly router: Router;
+  readonly experts: ExpertFFN;
+  readonly capacityFactor: number;
+  readonly evalCapacityFactor: number;
+  readonly auxLossCoef: number;
+  readonly zLossCoef: number;
+  auxSink: AuxSink | null = null;
+  /**
+   * Expert that serves each router choice (length = router experts). Identity
+   * unless experts were merged (MC-SMoE), when several router entries share one expert.
+   */
+  private expertOf: Int32Array | null = null;
+
+  constructor(readonly dModel: number, opts: MoEOptions, path = "ffn") {
+    super();
+    const topK = opts.topK ?? 2;
+    validateRouterOptions({ numExperts: opts.experts, topK, jitter: opts.jitter, score: opts.score }, path);
+    const cf = opts.capacityFactor ?? 1.25;
+    const ecf = opts.evalCapacityFactor ?? 2.0;
+    if (!(cf > 0)) throw new ConfigError(`${path}.capacityFactor`, `must be > 0, got ${cf}`);
+    if (!(ecf > 0)) throw new ConfigError(`${path}.evalCapacityFactor`, `must be > 0, got ${ecf}`);
+    this.capacityFactor = cf;
+    this.evalCapacityFactor = ecf;
+    this.auxLossCoef = opts.auxLossCoef ?? 0.01;
+    this.zLossCoef = opts.zLossCoef ?? 0.001;
+    this.router = this.registerModule(
+      "router",
+      new Router(dModel, { numExperts: opts.experts, topK, score: opts.score, renormalize: opts.renormalize, noisy: opts.noisy, jitter: opts.jitter }),
+    );
+    this.experts = this.registerModule(
+      "experts",
+      new ExpertFFN({ numExperts: opts.experts, dModel, hidden: opts.hidden, glu: opts.glu, bias: opts.bias, activation: opts.activation ?? (opts.glu ? "silu" : "gelu") }),
+    );
+  }
+
+  /**
+   * Routes router choice e to expert `map[e]` (after merging, E_router > E_experts).
+   * `null` restores the identity.
+   */
+  setExpertMap(map: Int32Array | null): void {
+    if (map) {
+      if (map.length !== this.router.numExperts) throw new ShapeError("expert map", [this.router.numExperts], [map.length]);
+      for (const m of map) if (!Number.isInteger(m) || m < 0 || m >= this.experts.numExperts) throw new ValueError(`expert map entry ${m} not in [0, ${this.experts.numExperts})`);
+    }
+    this.expertOf = map ? Int32Array.from(map) : null;
+  }
+
+  /** The router→expert map (identity when none was set). */
+  get expertMap(): Int32Array {
+    return this.expertOf ? this.expertOf.slice() : Int32Array.from({ length: this.router.numExperts }, (_, i) => i);
+  }
+
+  /** @param x [..., d] → [..., d]; losses and load go to the active `collectMoEAux` scope, if any. */
+  forward(x: tf.Tensor): tf.Tensor {
+    const out = this.forwardWithAux(x);
+    emitAux(this, out);
+    return out.output;
+  }
+
+  /** @param x [..., d] → output, losses and per-expert load (all owned by the caller). */
+  forwardWithAux(x: tf.Tensor): MoEOutput {
+    if (x.rank < 2 || x.shape[x.rank - 1] !== this.dModel) throw new ShapeError("MoEFeedForward input", ["...", this.dModel], x.shape);
+    let result: MoEOutput | null = null;
+    const tensors = tf.tidy(() => {
+      const xs = tf.reshape(x, [-1, this.dModel]) as tf.Tensor2D;
+      const t = xs.shape[0];
+      const r = this.router.call(xs);
+      const k = this.router.topK;
+      const numExperts = this.experts.numExperts;
+      const idx = this.expertOf ? (tf.gather(tf.tensor1d(this.expertOf, "int32"), r.indices) as unknown as tf.Tensor2D) : r.indices;
+      const cap = expertCapacity(t, k, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor);
+      const plan = planDispatch(idx, numExperts, cap);
+      const slots = dispatchTokens(xs, plan);
+      const perAssign = collectOutputs(this.experts.call(slots), plan);
+      const y = tf.sum(tf.mul(perAssign, tf.expandDims(r.gates, 2)), 1);
+      const keptMask = tf.less(plan.assignSlot, numExperts * cap).toFloat();
+      const routedOh = tf.oneHot(tf.reshape(idx, [t * k]), numExperts).toFloat();
+      const switchLoss = switchAuxLoss(r.probs, r.indices);
+      const zLoss = routerZLoss(r.logits);
+      const out = {
+        output: tf.reshape(y, x.shape),
+        loss: tf.add(tf.mul(switchLoss, this.auxLossCoef), tf.mul(zLoss, this.zLossCoef)) as tf.Scalar,
+        switchLoss,
+        zLoss,
+        routed: tf.sum(routedOh, 0) as tf.Tensor1D,
+        kept: tf.sum(tf.mul(routedOh, tf.expandDims(keptMask, 1)), 0) as tf.Tensor1D,
+        meanProb: tf.mean(r.probs, 0) as tf.Tensor1D,
+        droppedFraction: tf.sub(1, tf.mean(keptMask)) as tf.Scalar,
+      };
+      disposePlan(plan);
+      return out;
+    });
+    result = {
+      output: tensors.output,
+      loss: tensors.loss,
+      switchLoss: tensors.switchLoss,
+      zLoss: tensors.zLoss,
+      load: { routed: tensors.routed, kept: tensors.kept, meanProb: tensors.meanProb, droppedFraction: tensors.droppedFraction },
+    };
+    return result;
+  }
+}
