@@ -9,7 +9,7 @@ import type { ActivationTable } from "./records.js";
 const KIND_KEY = "neurocode.kind";
 const KIND = "activations";
 
-const FLOAT_COLUMNS = ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "inL2", "updateL2", "updateCos"] as const;
+const FLOAT_COLUMNS = ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "fracPositive", "inL2", "updateL2", "updateCos"] as const;
 const INT_COLUMNS = ["call", "batch", "position", "width", "argMaxAbs"] as const;
 
 /**

@@ -10,3 +10,4 @@ export * from "./experts.js";
 export * from "./recorder.js";
 export * from "./interventions.js";
 export * from "./skipping.js";
+export * from "./neuron-path.js";

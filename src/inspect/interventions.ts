@@ -32,9 +32,17 @@ export interface PatchHandle {
  * forward hook (a hook that returns a value replaces the output, as in
  * PyTorch). Skipping, overwriting, scaling and top-k masking are all patches.
  * For outputs that are arrays or `{ output, ... }` objects the primary tensor
- * is replaced and the rest kept. The replaced tensor is disposed.
+ * is replaced and the rest kept. The replaced tensor is disposed unless
+ * `disposeReplaced` is false (needed under a gradient tape, where a later
+ * backward pass may still read it; the enclosing `tf.tidy` frees it then).
  */
-export function patchModules(model: AnyModule, target: NamePattern | readonly NamePattern[], fn: OutputPatch): PatchHandle {
+export function patchModules(
+  model: AnyModule,
+  target: NamePattern | readonly NamePattern[],
+  fn: OutputPatch,
+  opts: { disposeReplaced?: boolean } = {},
+): PatchHandle {
+  const disposeReplaced = opts.disposeReplaced ?? true;
   const matched = matchModules(model, target);
   const handles: HookHandle[] = matched.map(([name, m]) => {
     let call = 0;
@@ -43,7 +51,7 @@ export function patchModules(model: AnyModule, target: NamePattern | readonly Na
       if (!out) throw new ValueError(`patch: module "${name}" returned no tensor`);
       const next = fn(out, { name, inputs: ctx.inputs, call: call++ });
       if (next === out) return undefined;
-      if (!ctx.inputs.includes(out)) out.dispose();
+      if (disposeReplaced && !ctx.inputs.includes(out)) out.dispose();
       return replacePrimary(ctx.output, out, next);
     });
   });

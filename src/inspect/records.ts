@@ -35,6 +35,8 @@ export interface ActivationTable {
   medianAbs: Float64Array;
   fracZero: Float64Array;
   fracNearZero: Float64Array;
+  /** Fraction of features > 0 (what a following ReLU would keep). */
+  fracPositive: Float64Array;
   /** Largest-|x| feature indices per row, largest first. */
   topIndices: Int32Array[];
   topValues: Float32Array[];
@@ -101,6 +103,7 @@ export class ActivationTableBuilder {
     medianAbs: [] as number[],
     fracZero: [] as number[],
     fracNearZero: [] as number[],
+    fracPositive: [] as number[],
     topIndices: [] as Int32Array[],
     topValues: [] as Float32Array[],
     inL2: [] as number[],
@@ -144,6 +147,7 @@ export class ActivationTableBuilder {
         c.medianAbs.push(s.medianAbs);
         c.fracZero.push(s.fracZero);
         c.fracNearZero.push(s.fracNearZero);
+        c.fracPositive.push(s.fracPositive);
         c.topIndices.push(s.topIndices);
         c.topValues.push(s.topValues);
         if (inp) {
@@ -188,6 +192,7 @@ export class ActivationTableBuilder {
       medianAbs: Float64Array.from(c.medianAbs),
       fracZero: Float64Array.from(c.fracZero),
       fracNearZero: Float64Array.from(c.fracNearZero),
+      fracPositive: Float64Array.from(c.fracPositive),
       topIndices: [...c.topIndices],
       topValues: [...c.topValues],
       inL2: Float64Array.from(c.inL2),

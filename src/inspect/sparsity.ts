@@ -67,6 +67,8 @@ export interface LayerSparsity {
   nonzeroFraction: number;
   /** Mean fraction of features with |x| > nearZeroEps (the table's eps). */
   activeFraction: number;
+  /** Mean fraction of features > 0: the lazy-neuron measure when the recorded module is the pre-activation of a ReLU. */
+  positiveFraction: number;
   rows: number;
 }
 
@@ -76,10 +78,13 @@ export function sparsityByLayer(t: ActivationTable): LayerSparsity[] {
   return [...groups].map(([module, rows]) => {
     let z = 0;
     let nz = 0;
+    let pos = 0;
     for (const r of rows) {
       z += t.fracZero[r]!;
       nz += t.fracNearZero[r]!;
+      pos += t.fracPositive[r]!;
     }
-    return { module, nonzeroFraction: 1 - z / rows.length, activeFraction: 1 - nz / rows.length, rows: rows.length };
+    const n = rows.length;
+    return { module, nonzeroFraction: 1 - z / n, activeFraction: 1 - nz / n, positiveFraction: pos / n, rows: n };
   });
 }

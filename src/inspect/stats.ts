@@ -48,6 +48,8 @@ export interface RowStats {
   fracZero: number;
   /** Fraction of features with |x| ≤ nearZeroEps. */
   fracNearZero: number;
+  /** Fraction of features > 0: the nonzero fraction a ReLU would leave, for pre-activations. */
+  fracPositive: number;
   /** Indices of the topK largest |x|, largest first. */
   topIndices: Int32Array;
   /** x at `topIndices` (signed). */
@@ -81,6 +83,7 @@ export function rowStats(
   let argMaxAbs = 0;
   let zeros = 0;
   let near = 0;
+  let positive = 0;
   const k = Math.min(opts.topK, width);
   const topIndices = new Int32Array(k);
   const topValues = new Float32Array(k);
@@ -92,6 +95,7 @@ export function rowStats(
     sq += v * v;
     if (v === 0) zeros++;
     if (a <= opts.nearZeroEps) near++;
+    if (v > 0) positive++;
     if (a > maxAbs) {
       maxAbs = a;
       argMaxAbs = i;
@@ -119,6 +123,7 @@ export function rowStats(
     medianAbs: width > 0 ? selectKth(scratch, width, (width - 1) >> 1) : NaN,
     fracZero: width > 0 ? zeros / width : NaN,
     fracNearZero: width > 0 ? near / width : NaN,
+    fracPositive: width > 0 ? positive / width : NaN,
     topIndices,
     topValues,
   };

@@ -37,6 +37,7 @@ describe("row statistics", () => {
     expect([s.maxAbs, s.argMaxAbs]).toEqual([4, 6]);
     expect(s.fracZero).toBe(3 / 8);
     expect(s.fracNearZero).toBe(4 / 8);
+    expect(s.fracPositive).toBe(3 / 8);
     expect([...s.topIndices]).toEqual([6, 1, 4]);
     expect([...s.topValues]).toEqual([4, -3, 2]);
     // sorted |x| = 0 0 0 .0005 1 2 3 4: lower median = 0.0005
@@ -93,7 +94,7 @@ describe("activation tables and Arrow IPC", () => {
     expect(r.module).toEqual(t.module);
     expect(r.phase).toEqual(t.phase);
     for (const k of ["call", "batch", "position", "width", "argMaxAbs"] as const) expect([...r[k]]).toEqual([...t[k]]);
-    for (const k of ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "inL2", "updateL2", "updateCos"] as const) {
+    for (const k of ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "fracPositive", "inL2", "updateL2", "updateCos"] as const) {
       expect([...r[k]]).toEqual([...t[k]]);
     }
     expect(r.topIndices.map((a) => [...a])).toEqual(t.topIndices.map((a) => [...a]));
@@ -209,6 +210,7 @@ describe("sparsity", () => {
     b.add({ module: "ffn.act", call: 0, shape: [2, 5, 8], output: planted });
     const [s] = sparsityByLayer(b.finish());
     expect(s!.nonzeroFraction).toBe(5 / 8);
+    expect(s!.positiveFraction).toBe(5 / 8);
     expect(s!.rows).toBe(10);
   });
 

@@ -88,13 +88,15 @@ describe("ActivationRecorder", () => {
     setParam(net, "blocks.1.fc1.bias", (i) => (i % 3 === 0 && i < 15 ? -1 : 0.5));
     setParam(net, "blocks.0.fc2.bias", (i) => (i === 6 ? 4000 : 0));
     const x = input();
-    const rec = new ActivationRecorder(net, { record: ["blocks.*", "blocks.*.act"] });
+    const rec = new ActivationRecorder(net, { record: ["blocks.*", "blocks.*.act", "blocks.1.fc1"] });
     runValues(net, x);
     const t = rec.table();
     const v = voidsFromTable(t, { layers: "blocks.*" });
     expect(v.voidFraction[2]).toBe(1);
     const s = sparsityByLayer(t).find((l) => l.module === "blocks.1.act")!;
     expect(s.nonzeroFraction).toBe(11 / 16);
+    // recorded before the ReLU, the positive fraction is the same measure
+    expect(sparsityByLayer(t).find((l) => l.module === "blocks.1.fc1")!.positiveFraction).toBe(11 / 16);
     const m = massiveFromTable(t);
     const b0 = m.flags.filter((f) => f.module === "blocks.0");
     expect(b0.length).toBe(B * T);
