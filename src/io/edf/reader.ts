@@ -27,6 +27,9 @@ const GAP_TOLERANCE_S = 1e-6;
 /** Bits of a Status/Trigger channel that carry codes (MNE masks stim channels with 2**17 - 1; `readDigital` keeps all bits). */
 const STIM_MASK = 2 ** 17 - 1;
 
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** What the annotation signals say: record time stamps and annotations, onsets already relative to the first sample. */
 export interface EdfTimeline {
   /** Onset of the first record in the file's own time (the sub-second start, usually), exact. */
@@ -120,6 +123,17 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: impor
   const dataSignals = signals.flatMap((s, i) => (s.isAnnotation ? [] : [i]));
   const annotationSignals = signals.flatMap((s, i) => (s.isAnnotation ? [i] : []));
   const duration = header.recordDuration > 0 ? header.recordDuration : 1;
+  const fullScale = bytesPerSample === 2 ? 2 ** 15 : 2 ** 23;
+  for (const i of dataSignals) {
+    const s = signals[i]!;
+    if (!Number.isFinite(s.samplesPerRecord / duration)) {
+      throw new FormatError({ path, field: "header.recordDuration", offset: 244 }, `record duration ${header.recordDuration} s gives signal ${i} an infinite sampling rate`);
+    }
+    // Every value a sample can decode to must fit float32 (the Recording's type), or it would read as Infinity.
+    if ((fullScale + Math.abs(s.offset)) * Math.abs(s.gain) * unitToSi(s.physicalDimension).scale > FLOAT32_MAX) {
+      throw new FormatError({ path, field: `signals[${i}].physicalMax`, offset: 256 + signals.length * 112 + 8 * i }, `physical range [${s.physicalMin}, ${s.physicalMax}] decodes beyond the float32 range`);
+    }
+  }
   if (header.recordDuration === 0 && dataSignals.length > 0) {
     warn({ code: "edf.zero-record-duration", message: "header.recordDuration is 0 but the file has data signals; using 1 s per record (as MNE does)", path });
   }
@@ -242,7 +256,13 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: impor
     },
     startTime() {
       if (!header.startTime) return null;
-      return addSeconds(header.startTime, decimalToNumber(file.timeline().firstRecordOnset));
+      const t = addSeconds(header.startTime, decimalToNumber(file.timeline().firstRecordOnset));
+      // Beyond ±8.64e12 s a JavaScript Date (and ISO 8601 output) cannot represent the time.
+      if (!(Math.abs(t.unixSeconds) <= 8.64e12)) {
+        warn({ code: "edf.starttime-invalid", message: `the first record's time stamp puts the start out of range; start time unknown`, path });
+        return null;
+      }
+      return t;
     },
     close() {
       if (fd !== null) closeSync(fd);
@@ -276,9 +296,13 @@ function readTimeline(fd: number, path: string, header: EdfHeader, annSignals: n
         tals.forEach((tal, t) => {
           let texts = tal.texts;
           // The first TAL of a record in the first annotation signal is its time stamp.
-          if (k === 0 && t === 0 && texts[0] === "") {
+          if (k === 0 && t === 0 && texts[0] === "" && Number.isFinite(decimalToNumber(tal.onset))) {
             stamps[r] = tal.onset;
             texts = texts.slice(1);
+          }
+          if (!Number.isFinite(decimalToNumber(tal.onset)) || (tal.duration !== null && !Number.isFinite(tal.duration))) {
+            warn({ code: "edf.tal-invalid", message: `record ${r}: TAL onset/duration out of range skipped`, path });
+            return;
           }
           for (const description of texts) if (description !== "") raw.push({ onset: tal.onset, duration: tal.duration, description });
         });
