@@ -102,7 +102,7 @@ export class MultiheadAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor,
     this.inProjWeight = this.registerParameter("in_proj_weight", xavierUniform([3 * embedDim, embedDim]))!;
     this.inProjBias = this.registerParameter("in_proj_bias", bias ? tf.zeros([3 * embedDim]) : null);
     this.outProj = this.registerModule("out_proj", new Linear(embedDim, embedDim, { bias }));
-    if (this.outProj.bias) this.outProj.bias.assign(tf.zeros([embedDim]));
+    if (this.outProj.bias) tf.tidy(() => this.outProj.bias!.assign(tf.zeros([embedDim])));
   }
 
   /**

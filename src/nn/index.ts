@@ -12,3 +12,6 @@ export * from "./attention.js";
 export * from "./positions.js";
 export * from "./mlp.js";
 export * from "./transformer.js";
+export * from "./optim.js";
+export * from "./train-step.js";
+export * from "./safetensors.js";

@@ -40,7 +40,7 @@ function check(name: string, m: AnyModule | null, fwd: (ins: tf.Tensor[]) => tf.
   outs.forEach((o, i) => expectClose(`${name} out ${i}`, o, G.get(`${name}.out.${i}`)!, tol));
   ins.forEach((x, i) => {
     const want = G.get(`${name}.gin.${i}`);
-    if (want) expectClose(`${name} grad of input ${i}`, grads[x.name]!, want, tol);
+    if (want) expectClose(`${name} grad of input ${i}`, grads[(x as tf.Variable).name]!, want, tol);
   });
   for (const [pn, p] of params) expectClose(`${name} grad of ${pn}`, grads[p.name]!, G.get(`${name}.grad.${pn}`)!, tol);
   for (const [bn, b] of m ? m.namedBuffers() : []) {
