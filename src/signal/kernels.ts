@@ -1,0 +1,51 @@
+/**
+ * Row kernels: the per-channel work of filtering and resampling, described by
+ * plain serialisable records so that the same code runs on the main thread
+ * and in `worker_threads` (see parallel.ts).
+ */
+import { applyZeroPhaseFir } from "./convolve.js";
+import { sosfiltfilt, type Sos } from "./iir.js";
+import { resampleFft, resamplePoly } from "./resample.js";
+import type { FloatArray } from "./types.js";
+
+export type RowKernel =
+  /** MNE zero-phase FIR (odd taps) with reflect-limited padding; output length = input length. */
+  | { op: "fir"; h: Float64Array }
+  /** scipy `sosfiltfilt` with odd padding; `padlen` undefined means scipy's default. */
+  | { op: "sosfiltfilt"; sos: Sos; padlen?: number }
+  /** MNE FFT resampling by up/down. */
+  | { op: "resampleFft"; up: number; down: number; npad: "auto" | number }
+  /** scipy `resample_poly` by integers up/down. */
+  | { op: "resamplePoly"; up: number; down: number };
+
+/** Runs a kernel on rows; `outputs[i]` receives the result for `inputs[i]` (may alias it for same-length ops). */
+export function runKernel(kernel: RowKernel, inputs: FloatArray[], outputs: FloatArray[]): void {
+  switch (kernel.op) {
+    case "fir":
+      applyZeroPhaseFir(inputs, kernel.h, outputs);
+      return;
+    case "sosfiltfilt":
+      inputs.forEach((x, i) => sosfiltfilt(kernel.sos, x, kernel.padlen === undefined ? {} : { padlen: kernel.padlen }, outputs[i]));
+      return;
+    case "resampleFft":
+      resampleFft(inputs, kernel.up, kernel.down, { npad: kernel.npad }, outputs);
+      return;
+    case "resamplePoly":
+      inputs.forEach((x, i) => resamplePoly(x, kernel.up, kernel.down, {}, outputs[i]));
+      return;
+  }
+}
+
+/** Relative cost of a kernel per input sample (FFT-heavy ops cost more); used to decide when threads pay. */
+export function kernelCost(kernel: RowKernel): number {
+  switch (kernel.op) {
+    case "fir":
+      return 4;
+    case "sosfiltfilt":
+      return 2 * kernel.sos.length;
+    case "resampleFft":
+      return 6;
+    case "resamplePoly":
+      return 1;
+  }
+}

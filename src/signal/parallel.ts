@@ -1,0 +1,157 @@
+/**
+ * Splits row kernels across `worker_threads` over shared memory.
+ *
+ * Entry point: compiled code (`dist/`) starts `worker.js` beside this file.
+ * From TypeScript sources (vitest, tsx) there is no `worker.js`, so the
+ * worker is `worker.ts` loaded through tsx's loader API (`tsx/esm/api`, a dev
+ * dependency); when neither works, everything runs on the calling thread.
+ * The calling thread does one share of the rows itself and blocks on an
+ * Atomics flag for the rest, so callers stay synchronous.
+ */
+import { availableParallelism } from "node:os";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { NeurocodeError } from "../errors.js";
+import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
+
+/**
+ * Work (samples × kernel cost) below which threads do not pay for the
+ * hand-off; measured with bench/signal.ts (a 1-core share must save more than
+ * the ~5 ms of posting and waking a warm worker).
+ */
+export const PARALLEL_MIN_WORK = 2_000_000;
+
+interface PoolWorker {
+  worker: Worker;
+  errors: MessagePort;
+}
+
+let pool: PoolWorker[] | null = null;
+let poolUnavailable: string | null = null;
+
+/** How to start a worker: the compiled entry, or TypeScript sources through tsx's loader API. */
+function workerEntry(): { entry: URL | string; evalCode: boolean } | null {
+  const self = import.meta.url;
+  if (self.endsWith(".js")) return { entry: new URL("./worker.js", self), evalCode: false };
+  let api: string;
+  try {
+    api = join(dirname(createRequire(self).resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs");
+  } catch {
+    return null;
+  }
+  const code = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(new URL("./worker.ts", self).href)}); });`;
+  return { entry: code, evalCode: true };
+}
+
+/** Default number of threads: `NEUROCODE_THREADS`, else the machine's cores. */
+export function defaultThreads(): number {
+  const env = Number(process.env["NEUROCODE_THREADS"]);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, availableParallelism());
+}
+
+function getPool(size: number): PoolWorker[] | null {
+  if (poolUnavailable) return null;
+  if (pool && pool.length >= size) return pool;
+  const entry = workerEntry();
+  if (!entry) {
+    poolUnavailable = "no worker entry (neither worker.js nor tsx)";
+    return null;
+  }
+  const existing = pool ?? [];
+  const start = existing.length;
+  const ready = new SharedArrayBuffer(4 * size);
+  const flags = new Int32Array(ready);
+  const added: PoolWorker[] = [];
+  for (let i = start; i < size; i++) {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(entry.entry, { eval: entry.evalCode, workerData: { ready, index: i, errors: port2 }, transferList: [port2] });
+    worker.on("error", (e) => {
+      poolUnavailable = `worker error: ${e.message}`;
+    });
+    worker.unref();
+    port1.unref();
+    added.push({ worker, errors: port1 });
+  }
+  for (let i = start; i < size; i++) {
+    // A worker that cannot load its entry never sets its flag: give up after 20 s and stay single-threaded.
+    if (Atomics.wait(flags, i, 0, 20_000) === "timed-out" && Atomics.load(flags, i) === 0) {
+      for (const w of added) void w.worker.terminate();
+      poolUnavailable = `worker ${i} did not start`;
+      return pool;
+    }
+  }
+  pool = [...existing, ...added];
+  return pool;
+}
+
+/** Stops the worker threads (they are unref'd, so this is only needed to free them early). */
+export async function shutdownWorkers(): Promise<void> {
+  const p = pool ?? [];
+  pool = null;
+  await Promise.all(p.map((w) => w.worker.terminate()));
+}
+
+function isShared(a: Float32Array): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
+
+function toShared(a: Float32Array): Float32Array {
+  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
+
+export interface ParallelOptions {
+  /** Threads to use including the caller's (default `defaultThreads()`); 1 forces the calling thread. */
+  threads?: number;
+  /** Minimum work to go parallel (default `PARALLEL_MIN_WORK`); 0 forces threads whenever there are ≥ 2 rows. */
+  minWork?: number;
+}
+
+/**
+ * Runs `kernel` over rows, splitting them across threads when the work is
+ * large enough. Results equal `runKernel` exactly (same code per row).
+ * Rows not in SharedArrayBuffers are copied in and out.
+ */
+export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], outputs: Float32Array[], opts: ParallelOptions = {}): void {
+  const threads = Math.min(opts.threads ?? defaultThreads(), Math.ceil(inputs.length / 2));
+  const work = inputs.reduce((s, r) => s + r.length, 0) * kernelCost(kernel);
+  const workers = threads > 1 && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
+  if (!workers) {
+    runKernel(kernel, inputs, outputs);
+    return;
+  }
+  const inS = inputs.map((r) => (isShared(r) ? r : toShared(r)));
+  const outS = outputs.map((r, i) => (isShared(r) ? r : r === inputs[i] ? inS[i]! : new Float32Array(new SharedArrayBuffer(r.byteLength))));
+  // Even-sized shares keep FIR/resample's two-rows-per-FFT packing intact.
+  const per = Math.ceil(inputs.length / threads / 2) * 2;
+  const jobs: { ctrl: Int32Array; w: PoolWorker }[] = [];
+  for (let t = 1; t < threads; t++) {
+    const lo = t * per;
+    const hi = Math.min(inputs.length, lo + per);
+    if (lo >= hi) break;
+    const ctrl = new Int32Array(new SharedArrayBuffer(4));
+    const ref = (a: Float32Array) => ({ buffer: a.buffer, byteOffset: a.byteOffset, length: a.length });
+    const w = workers[t - 1]!;
+    w.worker.postMessage({ kernel, inputs: inS.slice(lo, hi).map(ref), outputs: outS.slice(lo, hi).map(ref), ctrl: ctrl.buffer });
+    jobs.push({ ctrl, w });
+  }
+  runKernel(kernel, inS.slice(0, per), outS.slice(0, per));
+  const failures: string[] = [];
+  for (const { ctrl, w } of jobs) {
+    Atomics.wait(ctrl, 0, 0);
+    if (Atomics.load(ctrl, 0) === 2) failures.push(String(receiveMessageOnPort(w.errors)?.message ?? "unknown worker error"));
+  }
+  if (failures.length) throw new NeurocodeError(`signal worker failed: ${failures.join("; ")}`);
+  outputs.forEach((o, i) => {
+    if (o !== outS[i]) o.set(outS[i]!);
+  });
+}
+
+/** Why the worker pool is not in use (`null` when it is available). */
+export function workersUnavailableReason(): string | null {
+  return poolUnavailable;
+}
