@@ -10,3 +10,5 @@ export * from "./sensors/index.js";
 export * from "./io/index.js";
 export * from "./engine/index.js";
 export * from "./nn/index.js";
+export * from "./inspect/index.js";
+export * from "./moe/index.js";

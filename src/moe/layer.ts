@@ -5,7 +5,7 @@ import { Module } from "../nn/module.js";
 import { collectOutputs, dispatchTokens, disposePlan, expertCapacity, planDispatch } from "./dispatch.js";
 import { ExpertFFN } from "./experts.js";
 import { routerZLoss, switchAuxLoss } from "./losses.js";
-import { Router, validateRouterOptions, type RouterScore } from "./router.js";
+import { Router, validateRouterOptions, type RouterScore, type Routing } from "./router.js";
 import { emitAux, type MoEAuxSource, type AuxSink } from "./aux.js";
 
 /** Options of `MoEFeedForward` (the fields of `ffn: { type: "moe", ... }`). */
@@ -38,6 +38,11 @@ export interface MoEOptions {
   auxLossCoef?: number;
   /** β of the router z-loss. Default 0.001 (ST-MoE). */
   zLossCoef?: number;
+  /** Hidden width of an always-on shared expert (DeepSeekMoE, AdaMoE's general expert, Dense2MoE); 0 = none. Default 0. */
+  sharedHidden?: number;
+  /** Output = routedScale·routed + sharedScale·shared. Defaults 1 and 1 (AdaMoE uses 0.5 and 0.5). */
+  routedScale?: number;
+  sharedScale?: number;
 }
 
 /** Per-expert load of one forward (tensors owned by the caller). */
@@ -71,11 +76,15 @@ export interface MoEOutput {
  * `call(x)` maps [..., d] → [..., d] and hands its losses and load to an
  * active `collectMoEAux` scope; `forwardWithAux(x)` returns them directly.
  *
- * Children: `router` (`router.layer.weight` [E, d]) and `experts` (`ExpertFFN`).
+ * Children: `router` (`router.layer.weight` [E, d]), `experts` (`ExpertFFN`)
+ * and, with `sharedHidden`, `shared` (a one-expert `ExpertFFN` every token uses).
  */
 export class MoEFeedForward extends Module implements MoEAuxSource {
   readonly router: Router;
   readonly experts: ExpertFFN;
+  readonly shared: ExpertFFN | null;
+  readonly routedScale: number;
+  readonly sharedScale: number;
   readonly capacityFactor: number;
   readonly evalCapacityFactor: number;
   readonly auxLossCoef: number;
@@ -107,6 +116,21 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       "experts",
       new ExpertFFN({ numExperts: opts.experts, dModel, hidden: opts.hidden, glu: opts.glu, bias: opts.bias, activation: opts.activation ?? (opts.glu ? "silu" : "gelu") }),
     );
+    const sh = opts.sharedHidden ?? 0;
+    if (!Number.isInteger(sh) || sh < 0) throw new ConfigError(`${path}.sharedHidden`, `must be an integer ≥ 0, got ${sh}`);
+    this.shared = sh
+      ? this.registerModule("shared", new ExpertFFN({ numExperts: 1, dModel, hidden: sh, glu: opts.glu, bias: opts.bias, activation: this.experts.activationName }))
+      : null;
+    this.routedScale = opts.routedScale ?? 1;
+    this.sharedScale = opts.sharedScale ?? 1;
+  }
+
+  /**
+   * Weight of each selected expert, [T, k]. The router's gates by default;
+   * AdaMoE overrides it to decouple weighting from selection.
+   */
+  protected expertWeights(_x: tf.Tensor2D, routing: Routing): tf.Tensor2D {
+    return routing.gates;
   }
 
   /**
@@ -136,7 +160,6 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
   /** @param x [..., d] → output, losses and per-expert load (all owned by the caller). */
   forwardWithAux(x: tf.Tensor): MoEOutput {
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.dModel) throw new ShapeError("MoEFeedForward input", ["...", this.dModel], x.shape);
-    let result: MoEOutput | null = null;
     const tensors = tf.tidy(() => {
       const xs = tf.reshape(x, [-1, this.dModel]) as tf.Tensor2D;
       const t = xs.shape[0];
@@ -148,7 +171,9 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       const plan = planDispatch(idx, numExperts, cap);
       const slots = dispatchTokens(xs, plan);
       const perAssign = collectOutputs(this.experts.call(slots), plan);
-      const y = tf.sum(tf.mul(perAssign, tf.expandDims(r.gates, 2)), 1);
+      let y: tf.Tensor = tf.sum(tf.mul(perAssign, tf.expandDims(this.expertWeights(xs, r), 2)), 1);
+      if (this.routedScale !== 1) y = tf.mul(y, this.routedScale);
+      if (this.shared) y = tf.add(y, tf.mul(tf.squeeze(this.shared.call(tf.expandDims(xs, 0) as tf.Tensor3D), [0]), this.sharedScale));
       const keptMask = tf.less(plan.assignSlot, numExperts * cap).toFloat();
       const routedOh = tf.oneHot(tf.reshape(idx, [t * k]), numExperts).toFloat();
       const switchLoss = switchAuxLoss(r.probs, r.indices);
@@ -166,13 +191,12 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       disposePlan(plan);
       return out;
     });
-    result = {
+    return {
       output: tensors.output,
       loss: tensors.loss,
       switchLoss: tensors.switchLoss,
       zLoss: tensors.zLoss,
       load: { routed: tensors.routed, kept: tensors.kept, meanProb: tensors.meanProb, droppedFraction: tensors.droppedFraction },
     };
-    return result;
   }
 }

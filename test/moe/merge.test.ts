@@ -5,7 +5,7 @@ import { matMul, matrix, transpose, type Matrix } from "../../src/moe/merge/matr
 import { alignExpert, alignmentPermutation, permuteNeurons } from "../../src/moe/merge/align.js";
 import { groupExpertsByRouting, routerLogitSimilarity, usageFrequencies } from "../../src/moe/merge/group.js";
 import { mergeExpertGroups } from "../../src/moe/merge/merge.js";
-import { compressionError, lowRankPlusSparse, lowRankSparseParameterCount, reconstruct } from "../../src/moe/merge/compress.js";
+import { compressionError, lowRankPlusSparse, lowRankSparseParameterCount, reconstructLowRankSparse } from "../../src/moe/merge/compress.js";
 import type { ExpertWeights } from "../../src/moe/merge/expert-weights.js";
 import { ShapeError, ValueError } from "../../src/errors.js";
 import { goldens } from "./golden.js";
@@ -153,7 +153,7 @@ describe("low-rank plus sparse compression", () => {
   });
   it("UV + S = W exactly when the whole residual is kept; the sparse part lowers the error", () => {
     const full = lowRankPlusSparse(w, { rank: 2, sparseFraction: 1 });
-    reconstruct(full).data.forEach((v, i) => expect(v).toBeCloseTo(w.data[i]!, 12));
+    reconstructLowRankSparse(full).data.forEach((v, i) => expect(v).toBeCloseTo(w.data[i]!, 12));
     const some = lowRankPlusSparse(w, { rank: 2, sparseFraction: 0.25 });
     expect(compressionError(w, some)).toBeLessThan(compressionError(w, lowRankPlusSparse(w, { rank: 2 })));
     expect(lowRankSparseParameterCount(some)).toBe(2 * (8 + 6) + 12);

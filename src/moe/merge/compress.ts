@@ -62,7 +62,7 @@ export function lowRankPlusSparse(w: Matrix, opts: LowRankSparseOptions): LowRan
 }
 
 /** The dense matrix `U·V + S`. */
-export function reconstruct(c: LowRankSparse): Matrix {
+export function reconstructLowRankSparse(c: LowRankSparse): Matrix {
   const { rows, cols } = c;
   const r = c.u.cols;
   const out = new Float64Array(rows * cols);
@@ -81,7 +81,7 @@ export function lowRankSparseParameterCount(c: LowRankSparse): number {
 
 /** Relative Frobenius error ‖W − (U·V + S)‖ / ‖W‖ (0 when W is 0 and reproduced). */
 export function compressionError(w: Matrix, c: LowRankSparse): number {
-  const rec = reconstruct(c);
+  const rec = reconstructLowRankSparse(c);
   const diff = new Float64Array(w.data.length);
   for (let i = 0; i < diff.length; i++) diff[i] = w.data[i]! - rec.data[i]!;
   const n = frobenius(w);
