@@ -114,7 +114,8 @@ export const FIFF = {
 /** `next` field values of a tag header. */
 export const FIFFV_NEXT_SEQ = 0;
 export const FIFFV_NEXT_NONE = -1;
-/** `FIFF_REF_ROLE` value of the reference to the next split file. */
+/** `FIFF_REF_ROLE` values of the references between split files. */
+export const FIFFV_ROLE_PREV_FILE = 1;
 export const FIFFV_ROLE_NEXT_FILE = 2;
 
 /** Channel kinds (`FIFFV_*_CH`). */

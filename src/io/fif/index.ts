@@ -5,3 +5,4 @@ export * from "./tree.js";
 export * from "./info.js";
 export * from "./raw.js";
 export * from "./read.js";
+export * from "./writer.js";
