@@ -5,6 +5,7 @@ import type { WarningHandler } from "../warnings.js";
 import { readEdf } from "./edf/reader.js";
 import { writeEdf } from "./edf/writer.js";
 import { readFif } from "./fif/read.js";
+import { writeFif } from "./fif/writer.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
 
 /** Options every reader understands. */
@@ -41,7 +42,8 @@ interface FormatEntry {
 const FORMATS: FormatEntry[] = [
   { extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording },
   { extensions: [".edf", ".bdf"], read: readEdf, write: writeEdf },
-  { extensions: [".fif", ".fif.gz"], read: readFif },
+  { extensions: [".fif"], read: readFif, write: writeFif },
+  { extensions: [".fif.gz"], read: readFif },
 ];
 
 function entryFor(path: string): FormatEntry | undefined {
