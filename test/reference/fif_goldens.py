@@ -79,15 +79,26 @@ def raw_golden(name, path, extra_idx=()):
     return raw
 
 
+def projector_golden():
+    """P·x for x = sin(1 + channel index), with MNE's _make_projector over all
+    four projectors of neuromag_raw.fif (include_active=True), bads excluded."""
+    from mne.io.proj import _make_projector
+    raw = mne.io.read_raw_fif(op.join(SHARED, "generated", "neuromag_raw.fif"), verbose=False)
+    P, nproj, _ = _make_projector(raw.info["projs"], raw.ch_names, bads=raw.info["bads"], include_active=True)
+    x = np.sin(1.0 + np.arange(len(raw.ch_names)))
+    with open(op.join(OUT, "neuromag_raw_projection.json"), "w") as f:
+        json.dump(dict(nproj=int(nproj), x=x.tolist(), Px=(P @ x).tolist()), f)
+
+
 def main():
     raw_golden("test_bin_raw", op.join(SHARED, "external", "mne-python", "test_bin_raw.fif"),
                extra_idx=range(1890, 2110))
-    raw = raw_golden("neuromag_raw", op.join(SHARED, "generated", "neuromag_raw.fif"),
+    raw_golden("neuromag_raw", op.join(SHARED, "generated", "neuromag_raw.fif"),
                      extra_idx=range(595, 610))
     ave_info = mne.io.read_info(op.join(SHARED, "external", "mne-python", "test-ave.fif.gz"), verbose=False)
     with open(op.join(OUT, "test-ave_info.json"), "w") as f:
         json.dump(dict(info=info_json(ave_info)), f)
-    # MNE-written round trip reference: what a neurocode-written file must look like to MNE.
+    projector_golden()
     print("wrote goldens to", OUT)
 
 

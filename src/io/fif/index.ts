@@ -6,3 +6,4 @@ export * from "./info.js";
 export * from "./raw.js";
 export * from "./read.js";
 export * from "./writer.js";
+export * from "./proj.js";

@@ -16,6 +16,9 @@ const BUFFER_BYTES: Readonly<Record<number, number>> = {
   [FIFFT.DOUBLE]: 8,
 };
 
+/** Longest gap a `FIFF_DATA_SKIP` may declare (2^31 samples, about 10 days at 2.4 kHz); more means a corrupt file. */
+const MAX_SKIP_SAMPLES = 2 ** 31;
+
 /** One stretch of raw samples: a data buffer in one of the files, or a skip (zeros). */
 export interface FifBuffer {
   /** Index into `FifRawFile.sources`. */
@@ -167,6 +170,7 @@ function parseRawFile(src: FifSource, opts: OpenFifOptions): ParsedFile {
         firstSkip = 0;
       }
       if (nskip > 0) {
+        if (nskip * nsamp > MAX_SKIP_SAMPLES) throw new FormatError({ path: src.path, field: "FIFF_DATA_SKIP", offset: e.pos }, `skip of ${nskip} buffers (${nskip * nsamp} samples) is implausible`);
         buffers.push({ entry: null, start: cursor, nSamples: nskip * nsamp });
         cursor += nskip * nsamp;
         nskip = 0;

@@ -4,7 +4,7 @@ import { addSeconds } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../../recording/types.js";
 import { megCoilInfo } from "../../sensors/coil-types.js";
 import { sensorFromFifLoc } from "../../sensors/fif-sensor.js";
-import { collectWarnings, printWarning } from "../../warnings.js";
+import { collectWarnings, printWarning, type WarningHandler } from "../../warnings.js";
 import type { ReadOptions } from "../open.js";
 import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
 import type { FifChannel, FifInfo } from "./info.js";
@@ -89,6 +89,25 @@ function recordingAnnotations(raw: FifRawFile): Annotation[] {
   return out.sort((x, y) => x.onset - y.onset);
 }
 
+/** Float32 elements a whole-file read may allocate (2^31, 8 GiB). */
+const MAX_LOAD = 2 ** 31;
+
+/** Duplicate names get running numbers (`name-0`, `name-1`), as MNE renames them, with a warning. */
+function uniqueNames(channels: ChannelInfo[], path: string, onWarning: WarningHandler): ChannelInfo[] {
+  const count = new Map<string, number>();
+  for (const c of channels) count.set(c.name, (count.get(c.name) ?? 0) + 1);
+  const dups = [...count].filter(([, n]) => n > 1).map(([name]) => name);
+  if (dups.length === 0) return channels;
+  onWarning({ code: "fif.duplicate-names", path, message: `duplicate channel names (${dups.join(", ")}) renamed with running numbers` });
+  const next = new Map<string, number>();
+  return channels.map((c) => {
+    if ((count.get(c.name) ?? 0) < 2) return c;
+    const k = next.get(c.name) ?? 0;
+    next.set(c.name, k + 1);
+    return { ...c, name: `${c.name}-${k}` };
+  });
+}
+
 /**
  * Reads a raw FIF file (`.fif`, `.fif.gz`, with split parts) into a
  * Recording: data in SI units (stored × range × cal), MNE channel kinds,
@@ -109,10 +128,13 @@ export function readFif(path: string, opts: ReadOptions = {}): Recording {
       });
     }
     const ns = raw.nSamples;
+    if (picks.length * ns > MAX_LOAD) {
+      throw new ValueError(`${path}: ${picks.length} channels × ${ns} samples is too large to load at once; read ranges with openFifRaw/readFifSamples`);
+    }
     const buf = new Float32Array(picks.length * ns);
     const rows = picks.map((_, k) => buf.subarray(k * ns, (k + 1) * ns));
     readFifSamples(raw, 0, ns, rows, picks);
-    const channels = picks.map((i) => toChannelInfo(info.channels[i]!, info));
+    const channels = uniqueNames(picks.map((i) => toChannelInfo(info.channels[i]!, info)), path, warnings.handler);
     const names = new Set(channels.map((c) => c.name));
     const header: FifHeader = { info, firstSample: raw.firstSample, paths: raw.paths };
     const rec = createRecording({
