@@ -15,3 +15,4 @@ export * from "./transformer.js";
 export * from "./optim.js";
 export * from "./train-step.js";
 export * from "./safetensors.js";
+export * from "./checkpoint.js";

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { registerCheckpoint } from "./checkpoint.js";
 import { registerConvert } from "./convert.js";
 import { registerInfo } from "./info.js";
 
 /** Every sub-command, in the order `--help` lists them. Add new commands here. */
-export const COMMANDS: ((program: Command) => void)[] = [registerInfo, registerConvert];
+export const COMMANDS: ((program: Command) => void)[] = [registerInfo, registerConvert, registerCheckpoint];
