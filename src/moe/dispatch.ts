@@ -22,14 +22,16 @@ export interface DispatchPlan {
 }
 
 /**
- * Slots per expert: `ceil(k·T/E · capacityFactor)`, at most T (an expert can
- * never receive more than one assignment per token). `capacityFactor = Infinity`
- * gives C = T: no token is ever dropped.
+ * Slots per expert: `ceil(k·T/E · capacityFactor)`, at most `T·perToken`, the
+ * most assignments an expert can receive (`perToken` = 1 when router choices
+ * are distinct experts; more when merged experts serve several choices).
+ * `capacityFactor = Infinity` gives that maximum: no token is ever dropped.
  */
-export function expertCapacity(numTokens: number, topK: number, numExperts: number, capacityFactor: number): number {
+export function expertCapacity(numTokens: number, topK: number, numExperts: number, capacityFactor: number, perToken = 1): number {
   if (!(capacityFactor > 0)) throw new ConfigError("capacityFactor", `must be > 0, got ${capacityFactor}`);
-  if (capacityFactor === Infinity) return numTokens;
-  return Math.max(1, Math.min(numTokens, Math.ceil(((topK * numTokens) / numExperts) * capacityFactor)));
+  const most = numTokens * perToken;
+  if (capacityFactor === Infinity) return most;
+  return Math.max(1, Math.min(most, Math.ceil(((topK * numTokens) / numExperts) * capacityFactor)));
 }
 
 /**
@@ -46,7 +48,7 @@ export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity:
     (idx) =>
       tf.tidy(() => {
       const choiceMajor = tf.reshape(tf.transpose(idx), [k * t]);
-      const onehot = tf.oneHot(choiceMajor, numExperts).toFloat();
+      const onehot = oneHotFloat(choiceMajor, numExperts);
       const before = tf.cumsum(onehot, 0, true);
       const pos = tf.sum(tf.mul(before, onehot), -1).toInt();
       const kept = tf.less(pos, capacity);
@@ -123,4 +125,9 @@ export function collectOutputs(expertOut: tf.Tensor3D, plan: DispatchPlan): tf.T
 /** `x` with one zero row appended, the target of every "no assignment" index. */
 function padRow(x: tf.Tensor2D): tf.Tensor2D {
   return tf.concat([x, tf.zeros([1, x.shape[1]])]);
+}
+
+/** float32 one-hot of int32 `indices` with `depth` classes; also for depth 1, which `tf.oneHot` rejects (a layer merged down to one expert). */
+export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
+  return depth === 1 ? tf.ones([...indices.shape, 1]) : tf.oneHot(indices, depth).toFloat();
 }

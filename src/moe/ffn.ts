@@ -35,7 +35,7 @@ const KEYS: Record<FfnConfig["type"], readonly string[]> = {
   swiglu: ["type", "hidden", "bias"],
   moe: [
     "type", "experts", "topK", "hidden", "capacityFactor", "evalCapacityFactor", "activation", "glu", "bias", "score",
-    "renormalize", "noisy", "jitter", "auxLossCoef", "zLossCoef", "sharedHidden", "routedScale", "sharedScale",
+    "renormalize", "noisy", "jitter", "auxLossCoef", "zLossCoef", "sharedHidden", "routedScale", "sharedScale", "expertMap",
   ],
 };
 

@@ -11,6 +11,7 @@ export * from "./layer.js";
 export * from "./aux.js";
 export * from "./ffn.js";
 export * from "./upcycle.js";
+export * from "./mcsmoe.js";
 export { constantTopK } from "./autodiff.js";
 export { matrix, type Matrix } from "./merge/matrix.js";
 export * from "./merge/lsa.js";

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, ShapeError, ValueError } from "../errors.js";
+import { ConfigError, ShapeError } from "../errors.js";
 import type { ActivationName } from "../nn/functional.js";
 import { Module } from "../nn/module.js";
-import { collectOutputs, dispatchTokens, disposePlan, expertCapacity, planDispatch } from "./dispatch.js";
+import { collectOutputs, dispatchTokens, disposePlan, expertCapacity, oneHotFloat, planDispatch } from "./dispatch.js";
 import { ExpertFFN } from "./experts.js";
 import { routerZLoss, switchAuxLoss } from "./losses.js";
 import { Router, validateRouterOptions, type RouterScore, type Routing } from "./router.js";
@@ -43,6 +43,12 @@ export interface MoEOptions {
   /** Output = routedScale·routed + sharedScale·shared. Defaults 1 and 1 (AdaMoE uses 0.5 and 0.5). */
   routedScale?: number;
   sharedScale?: number;
+  /**
+   * Expert FFN serving each router choice (length `experts`), after MC-SMoE
+   * merging bound several choices to one expert. The layer then holds
+   * `max(expertMap) + 1` expert FFNs. Default: the identity.
+   */
+  expertMap?: readonly number[];
 }
 
 /** Per-expert load of one forward (tensors owned by the caller). */
@@ -90,14 +96,15 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
   readonly auxLossCoef: number;
   readonly zLossCoef: number;
   auxSink: AuxSink | null = null;
-  /**
-   * Expert that serves each router choice (length = router experts). Identity
-   * unless experts were merged (MC-SMoE), when several router entries share one expert.
-   */
-  private expertOf: Int32Array | null = null;
+  /** The options the layer was built with (defaults not filled in). */
+  readonly options: Readonly<MoEOptions>;
+  private readonly expertOf: Int32Array | null;
+  /** Most router choices of one token that can land on one expert FFN (1 without merging). */
+  private readonly choicesPerExpert: number;
 
   constructor(readonly dModel: number, opts: MoEOptions, path = "ffn") {
     super();
+    this.options = { ...opts };
     const topK = opts.topK ?? 2;
     validateRouterOptions({ numExperts: opts.experts, topK, jitter: opts.jitter, score: opts.score }, path);
     const cf = opts.capacityFactor ?? 1.25;
@@ -112,9 +119,13 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       "router",
       new Router(dModel, { numExperts: opts.experts, topK, score: opts.score, renormalize: opts.renormalize, noisy: opts.noisy, jitter: opts.jitter }),
     );
+    this.expertOf = opts.expertMap ? checkExpertMap(opts.expertMap, opts.experts, `${path}.expertMap`) : null;
+    const numFfn = this.expertOf ? Math.max(...this.expertOf) + 1 : opts.experts;
+    const groupSizes = Array.from({ length: numFfn }, (_, g) => (this.expertOf ? this.expertOf.filter((m) => m === g).length : 1));
+    this.choicesPerExpert = Math.min(topK, Math.max(...groupSizes));
     this.experts = this.registerModule(
       "experts",
-      new ExpertFFN({ numExperts: opts.experts, dModel, hidden: opts.hidden, glu: opts.glu, bias: opts.bias, activation: opts.activation ?? (opts.glu ? "silu" : "gelu") }),
+      new ExpertFFN({ numExperts: numFfn, dModel, hidden: opts.hidden, glu: opts.glu, bias: opts.bias, activation: opts.activation ?? (opts.glu ? "silu" : "gelu") }),
     );
     const sh = opts.sharedHidden ?? 0;
     if (!Number.isInteger(sh) || sh < 0) throw new ConfigError(`${path}.sharedHidden`, `must be an integer ≥ 0, got ${sh}`);
@@ -131,18 +142,6 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
    */
   protected expertWeights(_x: tf.Tensor2D, routing: Routing): tf.Tensor2D {
     return routing.gates;
-  }
-
-  /**
-   * Routes router choice e to expert `map[e]` (after merging, E_router > E_experts).
-   * `null` restores the identity.
-   */
-  setExpertMap(map: Int32Array | null): void {
-    if (map) {
-      if (map.length !== this.router.numExperts) throw new ShapeError("expert map", [this.router.numExperts], [map.length]);
-      for (const m of map) if (!Number.isInteger(m) || m < 0 || m >= this.experts.numExperts) throw new ValueError(`expert map entry ${m} not in [0, ${this.experts.numExperts})`);
-    }
-    this.expertOf = map ? Int32Array.from(map) : null;
   }
 
   /** The router→expert map (identity when none was set). */
@@ -167,7 +166,7 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       const k = this.router.topK;
       const numExperts = this.experts.numExperts;
       const idx = this.expertOf ? (tf.gather(tf.tensor1d(this.expertOf, "int32"), r.indices) as unknown as tf.Tensor2D) : r.indices;
-      const cap = expertCapacity(t, k, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor);
+      const cap = expertCapacity(t, k, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor, this.choicesPerExpert);
       const plan = planDispatch(idx, numExperts, cap);
       const slots = dispatchTokens(xs, plan);
       const perAssign = collectOutputs(this.experts.call(slots), plan);
@@ -175,7 +174,7 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       if (this.routedScale !== 1) y = tf.mul(y, this.routedScale);
       if (this.shared) y = tf.add(y, tf.mul(tf.squeeze(this.shared.call(tf.expandDims(xs, 0) as tf.Tensor3D), [0]), this.sharedScale));
       const keptMask = tf.less(plan.assignSlot, numExperts * cap).toFloat();
-      const routedOh = tf.oneHot(tf.reshape(idx, [t * k]), numExperts).toFloat();
+      const routedOh = oneHotFloat(tf.reshape(idx, [t * k]), numExperts);
       const switchLoss = switchAuxLoss(r.probs, r.indices);
       const zLoss = routerZLoss(r.logits);
       const out = {
@@ -199,4 +198,12 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       load: { routed: tensors.routed, kept: tensors.kept, meanProb: tensors.meanProb, droppedFraction: tensors.droppedFraction },
     };
   }
+}
+
+function checkExpertMap(map: readonly number[], experts: number, path: string): Int32Array {
+  if (map.length !== experts) throw new ConfigError(path, `needs one entry per router expert (${experts}), got ${map.length}`);
+  for (const m of map) if (!Number.isInteger(m) || m < 0 || m >= experts) throw new ConfigError(path, `entry ${m} not in [0, ${experts})`);
+  const used = new Set(map);
+  for (let g = 0; g < used.size; g++) if (!used.has(g)) throw new ConfigError(path, `expert ${g} is never used (entries must cover 0..max)`);
+  return Int32Array.from(map);
 }
