@@ -12,7 +12,7 @@ import type { ChannelInfo, ChannelKind, Recording } from "../recording/types.js"
 const AUTO_REF_KINDS: readonly ChannelKind[] = ["eeg", "ecog", "seeg", "dbs"];
 
 /** What `setReference` accepts: `"average"`, one or more channel names, or bipolar pairs. */
-export type ReferenceSpec = "average" | string[] | { bipolar: BipolarPair[] };
+export type ReferenceSpec = "average" | readonly string[] | { bipolar: readonly BipolarPair[] };
 
 /** One derivation of a bipolar montage: `[anode, cathode, name]` (name defaults to `anode-cathode`). */
 export type BipolarPair = readonly [string, string, string?];

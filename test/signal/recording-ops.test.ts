@@ -1,0 +1,127 @@
+/** Recording-level wrappers: goldens through Recordings, segments, picks, worker threads, and typed errors. */
+import { describe, expect, it } from "vitest";
+import { ConfigError, ValueError } from "../../src/errors.js";
+import { channelData, createRecording, nSamples } from "../../src/recording/recording.js";
+import type { Recording } from "../../src/recording/types.js";
+import {
+  applyZeroPhaseFir,
+  designFir,
+  filterRecording,
+  notchFilter,
+  resampleFft,
+  resampleRecording,
+  setReference,
+  TCP_MONTAGE,
+  workersUnavailableReason,
+} from "../../src/signal/index.js";
+import { goldenCases, goldenRows, maxAbsError, range, recordingOf, sinusoids } from "./helpers.js";
+
+function rows(rec: Recording): Float32Array[] {
+  return rec.channels.map((_, i) => channelData(rec, i));
+}
+
+function goldenOf(op: string, input: string, match: (p: Record<string, unknown>) => boolean): Float32Array[] {
+  const c = goldenCases().find((k) => k.op === op && k.input === input && match(k.params))!;
+  return goldenRows(c.output!);
+}
+
+describe("filterRecording / notchFilter / resampleRecording", () => {
+  const x = goldenRows("syn256");
+  const rec = recordingOf(x, 256);
+  const tol = 1e-5 * range(x);
+
+  it("match MNE on one thread and across worker threads, identically", () => {
+    const want = goldenOf("mne_filter", "syn256", (p) => p["l_freq"] === 0.1 && p["h_freq"] === 96);
+    const one = filterRecording(rec, 0.1, 96, { threads: 1 });
+    const two = filterRecording(rec, 0.1, 96, { threads: 2, minWork: 0 });
+    expect(workersUnavailableReason()).toBeNull();
+    expect(maxAbsError(rows(one), want)).toBeLessThanOrEqual(tol);
+    expect(maxAbsError(rows(two), rows(one))).toBe(0);
+    const notch = notchFilter(rec, [50, 60], { threads: 2, minWork: 0 });
+    expect(maxAbsError(rows(notch), goldenOf("mne_notch", "syn256", () => true))).toBeLessThanOrEqual(tol);
+    const res = resampleRecording(rec, 200, { threads: 2, minWork: 0 });
+    expect(res.sfreq).toBe(200);
+    expect(maxAbsError(rows(res), goldenOf("mne_resample", "syn256", (p) => p["up"] === 200))).toBeLessThanOrEqual(tol);
+    const iir = filterRecording(rec, 1, 40, { method: "iir", threads: 2, minWork: 0 });
+    expect(maxAbsError(rows(iir), goldenOf("sosfiltfilt", "syn256", (p) => JSON.stringify(p["cutoff"]) === "[1,40]"))).toBeLessThanOrEqual(tol);
+    // The input is untouched.
+    expect(maxAbsError(rows(rec), x)).toBe(0);
+  });
+
+  it("filters each segment on its own and resamples segments to MNE's lengths", () => {
+    const a = sinusoids(3000, 256, [[10, 1], [60, 1]], 0.5);
+    const b = sinusoids(2001, 256, [[7, 1]], -0.5);
+    const seg = createRecording({
+      data: [Float32Array.from([...a, ...b])],
+      sfreq: 256,
+      channels: [{ name: "Cz", kind: "eeg", unit: "V", origUnit: "V" }],
+      segments: [
+        { startSample: 0, nSamples: 3000, onset: 0 },
+        { startSample: 3000, nSamples: 2001, onset: 20 },
+      ],
+      annotations: [{ onset: 21, duration: 1, description: "stim" }],
+    });
+    const f = filterRecording(seg, 1, 40);
+    const h = designFir(256, 1, 40);
+    const [fa] = applyZeroPhaseFir([a], h);
+    const [fb] = applyZeroPhaseFir([b], h);
+    const got = channelData(f, 0);
+    expect(maxAbsError([got.subarray(0, 3000)], [fa!])).toBeLessThan(1e-6);
+    expect(maxAbsError([got.subarray(3000)], [fb!])).toBeLessThan(1e-6);
+    const r = resampleRecording(seg, 100);
+    expect(r.segments).toEqual([
+      { startSample: 0, nSamples: 1172, onset: 0 },
+      { startSample: 1172, nSamples: 782, onset: 20 },
+    ]);
+    expect(r.annotations).toEqual(seg.annotations);
+    const [ra] = resampleFft([a], 100, 256);
+    expect(maxAbsError([channelData(r, 0).subarray(0, 1172)], [ra!])).toBeLessThan(1e-6);
+  });
+
+  it("leaves non-data channels and spans under skip annotations alone", () => {
+    const eeg = sinusoids(2560, 256, [[60, 1]]);
+    const stim = Float32Array.from({ length: 2560 }, (_, i) => (i % 500 === 0 ? 5 : 0));
+    const r = createRecording({
+      data: [eeg, stim],
+      sfreq: 256,
+      channels: [
+        { name: "Cz", kind: "eeg", unit: "V", origUnit: "V" },
+        { name: "STI", kind: "stim", unit: "", origUnit: "" },
+      ],
+      annotations: [{ onset: 4, duration: 2, description: "BAD_ACQ_SKIP" }],
+    });
+    const f = filterRecording(r, 1, 40);
+    expect(Array.from(channelData(f, 1))).toEqual(Array.from(stim));
+    expect(Array.from(channelData(f, 0).subarray(1024, 1536))).toEqual(Array.from(eeg.subarray(1024, 1536)));
+    expect(Math.abs(channelData(f, 0)[512]!)).toBeLessThan(0.01);
+  });
+
+  it("reports bad input with typed errors", () => {
+    expect(() => filterRecording(rec, 1, 128)).toThrow(ValueError);
+    expect(() => filterRecording(rec, -1, 40)).toThrow(ValueError);
+    expect(() => notchFilter(rec, [200])).toThrow(ValueError);
+    expect(() => notchFilter(rec, [])).toThrow(ConfigError);
+    expect(() => resampleRecording(rec, 0)).toThrow(ValueError);
+    expect(() => designFir(256, 1, 40, { filterLength: "ten seconds" })).toThrow(ConfigError);
+    expect(() => designFir(256, 1, 40, { filterLength: 11 })).toThrow(ConfigError);
+    const nan = recordingOf([Float32Array.from([1, NaN, 3, 4])], 256);
+    expect(() => filterRecording(nan, 1, 40)).toThrow(ValueError);
+    expect(() => applyZeroPhaseFir([new Float32Array(10)], new Float64Array(4))).toThrow(ValueError);
+    expect(() => setReference(rec, ["nope"])).toThrow(ValueError);
+    expect(() => setReference(rec, { bipolar: TCP_MONTAGE })).toThrow(ValueError);
+  });
+});
+
+describe("setReference with the TCP montage", () => {
+  it("builds EEGDM's 22 derivations in order, anode minus cathode", () => {
+    const names = [...new Set(TCP_MONTAGE.flatMap(([a, c]) => [a, c]))];
+    const data = names.map((_, i) => Float32Array.from({ length: 8 }, (_, t) => i * 10 + t));
+    const rec = recordingOf(data, 200, names);
+    const bip = setReference(rec, { bipolar: TCP_MONTAGE });
+    expect(bip.channels.map((c) => c.name)).toEqual(["FP1-F7", "F7-T3", "T3-T5", "T5-O1", "FP2-F8", "F8-T4", "T4-T6", "T6-O2", "A1-T3", "T3-C3", "C3-CZ", "C4-CZ", "T4-C4", "A2-T4", "FP1-F3", "F3-C3", "C3-P3", "P3-O1", "FP2-F4", "F4-C4", "C4-P4", "P4-O2"]);
+    const ia = names.indexOf("EEG FP1-REF");
+    const ic = names.indexOf("EEG F7-REF");
+    expect(channelData(bip, 0)[3]).toBe((ia - ic) * 10);
+    expect(nSamples(bip)).toBe(8);
+  });
+});
