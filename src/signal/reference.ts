@@ -86,7 +86,7 @@ export interface SetReferenceOptions {
  *   channel takes the anode's kind, unit and sensor.
  */
 export function setReference(rec: Recording, spec: ReferenceSpec, opts: SetReferenceOptions = {}): Recording {
-  if (typeof spec === "object" && !Array.isArray(spec)) return bipolarReference(rec, spec.bipolar, opts);
+  if (typeof spec === "object" && "bipolar" in spec) return bipolarReference(rec, spec.bipolar, opts);
   const kinds = new Set(refKinds(rec, opts.kinds));
   const bads = new Set(rec.bads);
   const to = rec.channels.flatMap((c, i) => (kinds.has(c.kind) && !bads.has(c.name) ? [i] : []));
