@@ -26,10 +26,11 @@ export interface FifNode {
  * does for files it wrote itself, which have no directory).
  */
 export function readDirectory(src: FifSource, onWarning?: WarningHandler): DirEntry[] {
-  const first = readTagHeader(src, 0);
-  if (first.kind !== FIFF.FILE_ID) {
-    throw new FormatError({ path: src.path, field: "file id", offset: 0 }, `not a FIF file: first tag is kind ${first.kind}, expected FIFF_FILE_ID (100)`);
+  const kind = src.size >= 4 ? new DataView(src.read(0, 4).slice().buffer).getInt32(0) : null;
+  if (kind !== FIFF.FILE_ID) {
+    throw new FormatError({ path: src.path, field: "file id", offset: 0 }, `not a FIF file: the first tag is not FIFF_FILE_ID (100)`);
   }
+  const first = readTagHeader(src, 0);
   const second = readTagHeader(src, TAG_HEADER_BYTES + first.size);
   if (second.kind !== FIFF.DIR_POINTER) {
     throw new FormatError({ path: src.path, field: "dir pointer", offset: second.pos }, `second tag is kind ${second.kind}, expected FIFF_DIR_POINTER (101)`);
