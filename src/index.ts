@@ -8,6 +8,7 @@ export { VERSION } from "./version.js";
 export * from "./recording/index.js";
 export * from "./sensors/index.js";
 export * from "./io/index.js";
+export * from "./signal/index.js";
 export * from "./engine/index.js";
 export * from "./nn/index.js";
 export * from "./inspect/index.js";
