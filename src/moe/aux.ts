@@ -6,6 +6,8 @@ import type { MoEOutput } from "./layer.js";
 export interface MoELayerReport {
   /** Dotted module name. */
   name: string;
+  /** Tokens routed in this forward. */
+  numTokens: number;
   switchLoss: number;
   zLoss: number;
   routed: number[];
@@ -67,6 +69,7 @@ export function collectMoEAux<T>(model: AnyModule, fn: () => T): MoEAuxResult<T>
     const loss = outs.length ? (tf.addN(outs.map((o) => o.out.loss)) as tf.Scalar) : tf.scalar(0);
     const layers = outs.map(({ name, out }) => ({
       name,
+      numTokens: out.numTokens,
       switchLoss: out.switchLoss.dataSync()[0]!,
       zLoss: out.zLoss.dataSync()[0]!,
       routed: Array.from(out.load.routed.dataSync()),

@@ -12,6 +12,8 @@ export * from "./aux.js";
 export * from "./ffn.js";
 export * from "./upcycle.js";
 export * from "./mcsmoe.js";
+export * from "./adamoe.js";
+export * from "./mote.js";
 export { constantTopK } from "./autodiff.js";
 export { matrix, type Matrix } from "./merge/matrix.js";
 export * from "./merge/lsa.js";

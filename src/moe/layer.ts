@@ -74,6 +74,8 @@ export interface MoEOutput {
   /** Unscaled router z-loss. */
   zLoss: tf.Scalar;
   load: MoELoad;
+  /** Number of tokens T routed in this forward. */
+  numTokens: number;
 }
 
 /**
@@ -196,6 +198,7 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       switchLoss: tensors.switchLoss,
       zLoss: tensors.zLoss,
       load: { routed: tensors.routed, kept: tensors.kept, meanProb: tensors.meanProb, droppedFraction: tensors.droppedFraction },
+      numTokens: x.size / this.dModel,
     };
   }
 }
