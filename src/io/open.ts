@@ -7,6 +7,7 @@ import { writeEdf } from "./edf/writer.js";
 import { readFif } from "./fif/read.js";
 import { writeFif } from "./fif/writer.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
+import { attachStandardPositions } from "../sensors/attach.js";
 
 /** Options every reader understands. */
 export interface ReadOptions {
@@ -61,12 +62,13 @@ export function writableExtensions(): string[] {
   return FORMATS.filter((f) => f.write).flatMap((f) => f.extensions);
 }
 
-/** Reads any supported file into a Recording, choosing the reader by extension. */
+/** Reads any supported file into a Recording, choosing the reader by extension; EEG channels with 10-05 labels and no position get standard ones (`attachStandardPositions`). */
 export function readRecording(path: string, opts: ReadOptions = {}): Recording {
   const f = entryFor(path);
   if (!f?.read) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
   try {
-    return f.read(path, opts);
+    // EEG channels named in the 10-05 system get standard positions (head frame) when the file gives none.
+    return attachStandardPositions(f.read(path, opts));
   } catch (e) {
     throw asFileAccessError(e, path);
   }
