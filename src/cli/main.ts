@@ -22,7 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram().exitOverride();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // Commands that finish with partial failure set process.exitCode (e.g. `run`).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof NeurocodeError) {

@@ -5,6 +5,7 @@ import {
   Float32,
   Schema,
   Table,
+  Utf8,
   makeData,
   makeVector,
   tableFromIPC,
@@ -27,7 +28,10 @@ export function buildTable(columns: Record<string, ColumnValues | Vector>, metad
   const vectors: Record<string, Vector> = {};
   let n: number | undefined;
   for (const [name, values] of Object.entries(columns)) {
-    const v = Array.isArray(values) ? vectorFromArray(values) : ArrayBuffer.isView(values) ? makeVector(values) : values;
+    // Plain Utf8, not apache-arrow's default dictionary: dictionary ids come
+    // from a process-wide counter, so the same table would serialise to
+    // different bytes depending on what was built before it.
+    const v = Array.isArray(values) ? vectorFromArray(values, new Utf8()) : ArrayBuffer.isView(values) ? makeVector(values) : values;
     if (n !== undefined && v.length !== n) throw new ShapeError(`column "${name}"`, [n], [v.length]);
     n = v.length;
     vectors[name] = v as Vector;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,15 @@ describe("arrow tables", () => {
     expect(Array.from(back.getChild("window")!.toArray() as Int32Array)).toEqual([0, 1, 0]);
     expect(Array.from(back.getChild("start")!.toArray() as Float64Array)).toEqual([0, 2.5, 0]);
     expect(Array.from(back.getChild("emb")!.get(2)!.toArray() as Float32Array)).toEqual([4, 4.5, 5, 5.5]);
+  });
+
+  it("serialises the same table to the same bytes whatever was built before", () => {
+    const make = () => buildTable({ file: ["x.edf", "x.edf"], v: Float32Array.from([1, 2]) });
+    const dir = mkdtempSync(join(tmpdir(), "nc-arrow-"));
+    writeArrow(join(dir, "a.arrow"), make());
+    buildTable({ other: ["a", "b", "c"] });
+    writeArrow(join(dir, "b.arrow"), make());
+    expect(readFileSync(join(dir, "a.arrow")).equals(readFileSync(join(dir, "b.arrow")))).toBe(true);
   });
 
   it("rejects ragged columns and non-Arrow files with typed errors", () => {

@@ -1,0 +1,129 @@
+/**
+ * One input file through a pipeline: read → stages → windows → one output
+ * file, written atomically. Runs in a worker thread or in the caller's
+ * thread; reports progress through a callback so both can show it.
+ */
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { readRecording } from "../io/open.js";
+import { buildTable, fixedSizeListColumn, writeArrow } from "../io/arrow.js";
+import { writeNpy } from "../io/npy.js";
+import { pick } from "../recording/recording.js";
+import type { Recording } from "../recording/types.js";
+import { filterRecording, notchFilter, resampleRecording } from "../signal/recording-ops.js";
+import { setReference, type ReferenceSpec } from "../signal/reference.js";
+import { loadBipolarMontage } from "../sensors/bipolar.js";
+import { VERSION } from "../version.js";
+import type { Pipeline, Stage } from "./schema.js";
+import { gatherWindows, planWindows, type LabelledWindow } from "./windowing.js";
+import { ConfigError } from "../errors.js";
+
+/** Progress of one file: `stage` names what is running, windows count when known. */
+export interface FileProgress {
+  stage: string;
+  windowsDone?: number;
+  windowsTotal?: number;
+}
+
+export interface FileResult {
+  /** Output file written. */
+  output: string;
+  /** Number of windows (0 when the pipeline has no window stage). */
+  windows: number;
+}
+
+/** A stable fingerprint of a pipeline's meaning, stored in outputs and used to resume. */
+export function pipelineHash(p: Pipeline): string {
+  return createHash("sha256").update(JSON.stringify({ read: p.read, stages: p.stages })).digest("hex").slice(0, 16);
+}
+
+/** `average`, `bipolar:NAME` (a bundled montage in `sensors/`), or comma-separated reference channel names. */
+function referenceSpec(text: string): ReferenceSpec {
+  if (text === "average") return "average";
+  if (text.startsWith("bipolar:")) {
+    const montage = loadBipolarMontage(text.slice("bipolar:".length));
+    return { bipolar: montage.derivations.map((d) => [d.anode, d.cathode, d.name] as const) };
+  }
+  return text.split(",").map((s) => s.trim());
+}
+
+function applyStage(rec: Recording, stage: Stage): Recording {
+  switch (stage.kind) {
+    case "pick":
+      return pick(rec, typeof stage.channels === "string" ? (stage.channels as "eeg") : stage.channels, { excludeBads: stage.excludeBads });
+    case "bandpass":
+      return filterRecording(rec, stage.low, stage.high);
+    case "notch":
+      return notchFilter(rec, stage.freqs);
+    case "resample":
+      return resampleRecording(rec, stage.sfreq);
+    case "reference":
+      return setReference(rec, referenceSpec(stage.reference));
+    default:
+      throw new ConfigError(stage.kind, "not a recording stage");
+  }
+}
+
+/**
+ * Runs `pipeline` on `inputPath` and writes `outputPath` (`.arrow` or `.npy`,
+ * per the write stage). `relName` is how the file is named inside the output
+ * (its path relative to the input folder), so outputs do not depend on where
+ * the input folder lives.
+ */
+export function processFile(
+  pipeline: Pipeline,
+  inputPath: string,
+  relName: string,
+  outputPath: string,
+  onProgress: (p: FileProgress) => void = () => {},
+): FileResult {
+  onProgress({ stage: "read" });
+  let rec = readRecording(inputPath, { ...(pipeline.read.rate ? { rate: pipeline.read.rate } : {}), onWarning: () => {} });
+  let windows: LabelledWindow[] | null = null;
+  let length = 0;
+  for (const stage of pipeline.stages) {
+    if (stage.kind === "write") break;
+    onProgress({ stage: stage.kind });
+    if (stage.kind === "window") {
+      windows = planWindows(rec, stage.window);
+      length = Math.round(stage.window.length * rec.sfreq);
+      onProgress({ stage: "window", windowsDone: 0, windowsTotal: windows.length });
+    } else rec = applyStage(rec, stage);
+  }
+  const write = pipeline.stages[pipeline.stages.length - 1]!;
+  if (write.kind !== "write") throw new ConfigError("stages", "the last stage must be write");
+  if (windows === null) {
+    // No window stage: the whole recording is one row.
+    windows = [{ start: 0, stop: rec.data.shape[1]!, onset: 0, label: null, data: rec.data }];
+    length = rec.data.shape[1]!;
+  }
+  const nc = rec.channels.length;
+  const data = gatherWindows(windows, nc, length);
+  onProgress({ stage: "write", windowsDone: windows.length, windowsTotal: windows.length });
+  if (write.format === "npy") {
+    writeNpy(outputPath, data, [windows.length, nc, length]);
+    return { output: outputPath, windows: windows.length };
+  }
+  const hasLabels = windows.some((w) => w.mappedLabel !== undefined);
+  const table = buildTable(
+    {
+      file: windows.map(() => relName),
+      window: Int32Array.from(windows, (_, i) => i),
+      ...(hasLabels ? { label: windows.map((w) => w.mappedLabel ?? ""), annotation: windows.map((w) => w.label ?? "") } : {}),
+      start_time: Float64Array.from(windows, (w) => w.onset),
+      start_sample: Float64Array.from(windows, (w) => w.start),
+      data: fixedSizeListColumn(data, nc * length),
+    },
+    {
+      "neurocode.version": VERSION,
+      "pipeline.name": pipeline.name,
+      "pipeline.hash": pipelineHash(pipeline),
+      "input.bytes": String(statSync(inputPath).size),
+      sfreq: String(rec.sfreq),
+      shape: JSON.stringify([nc, length]),
+      channels: JSON.stringify(rec.channels.map((c) => ({ name: c.name, kind: c.kind, unit: c.unit }))),
+    },
+  );
+  writeArrow(outputPath, table);
+  return { output: outputPath, windows: windows.length };
+}
