@@ -14,6 +14,7 @@ export * from "./upcycle.js";
 export * from "./mcsmoe.js";
 export * from "./adamoe.js";
 export * from "./mote.js";
+export * from "./dense2moe.js";
 export { constantTopK } from "./autodiff.js";
 export { matrix, type Matrix } from "./merge/matrix.js";
 export * from "./merge/lsa.js";

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../errors.js";
+import type { ExpertFFN } from "./experts.js";
 import { MoEFeedForward } from "./layer.js";
 import { groupExpertsByRouting, routerLogitSimilarity, usageFrequencies, type ExpertGroups } from "./merge/group.js";
 import { mergeExpertGroups } from "./merge/merge.js";
@@ -7,19 +8,19 @@ import { compressionError, lowRankPlusSparse, lowRankSparseParameterCount, recon
 import { expertParameterCount, type ExpertWeights } from "./merge/expert-weights.js";
 import type { Matrix } from "./merge/matrix.js";
 
-/** The experts of a layer as float64 host matrices (one `ExpertWeights` per expert FFN). */
-export function readExperts(layer: MoEFeedForward): ExpertWeights[] {
-  const { numExperts: e, dModel: d, hidden: h } = layer.experts;
+/** The experts of a stack as float64 host matrices (one `ExpertWeights` per expert FFN). */
+export function readExperts(stack: ExpertFFN): ExpertWeights[] {
+  const { numExperts: e, dModel: d, hidden: h } = stack;
   const slab = (v: tf.Variable | null, rows: number, cols: number): Matrix[] | null => {
     if (!v) return null;
     const all = v.dataSync();
     return Array.from({ length: e }, (_, i) => ({ rows, cols, data: Float64Array.from(all.subarray(i * rows * cols, (i + 1) * rows * cols)) }));
   };
-  const up = slab(layer.experts.wUp, d, h)!;
-  const gate = slab(layer.experts.wGate, d, h);
-  const down = slab(layer.experts.wDown, h, d)!;
-  const bUp = slab(layer.experts.bUp, 1, h);
-  const bDown = slab(layer.experts.bDown, 1, d);
+  const up = slab(stack.wUp, d, h)!;
+  const gate = slab(stack.wGate, d, h);
+  const down = slab(stack.wDown, h, d)!;
+  const bUp = slab(stack.bUp, 1, h);
+  const bDown = slab(stack.bDown, 1, d);
   return up.map((wUp, i) => {
     const x: ExpertWeights = { wUp, wDown: down[i]! };
     if (gate) x.wGate = gate[i]!;
@@ -29,9 +30,8 @@ export function readExperts(layer: MoEFeedForward): ExpertWeights[] {
   });
 }
 
-/** Overwrites the expert FFNs of `layer` with `experts` (same count and sizes). */
-export function writeExperts(layer: MoEFeedForward, experts: readonly ExpertWeights[]): void {
-  const x = layer.experts;
+/** Overwrites the expert FFNs of a stack with `experts` (same count and sizes). */
+export function writeExperts(x: ExpertFFN, experts: readonly ExpertWeights[]): void {
   if (experts.length !== x.numExperts) throw new ShapeError("writeExperts experts", [x.numExperts], [experts.length]);
   const put = (v: tf.Variable | null, part: (w: ExpertWeights) => Float64Array | undefined): void => {
     if (!v) return;
@@ -104,11 +104,11 @@ export function mergeMoE(layer: MoEFeedForward, x: tf.Tensor, opts: MergeMoEOpti
   if (layer.options.expertMap) throw new ShapeError("mergeMoE layer (already merged)", ["identity expert map"], [layer.experts.numExperts]);
   const stats = routingStatistics(layer, x);
   const groups = groupExpertsByRouting(stats.usage, routerLogitSimilarity(stats.logits), opts.numGroups);
-  const merged = mergeExpertGroups(readExperts(layer), stats.usage, groups, { align: opts.align });
+  const merged = mergeExpertGroups(readExperts(layer.experts), stats.usage, groups, { align: opts.align });
   const out = new MoEFeedForward(layer.dModel, { ...layer.options, expertMap: Array.from(groups.labels) });
   // Router (and shared expert) carried over; the expert FFNs are written next.
   out.loadStateDict(new Map(layer.namedParameters().filter(([n]) => !n.startsWith("experts."))), { strict: false });
-  writeExperts(out, merged);
+  writeExperts(out.experts, merged);
   out.train(layer.training);
   return { layer: out, groups, usage: stats.usage };
 }
@@ -138,7 +138,7 @@ export interface CompressMoEReport {
  * the report counts the scalars the factored storage needs.
  */
 export function compressMoE(layer: MoEFeedForward, opts: CompressMoEOptions): CompressMoEReport {
-  const experts = readExperts(layer);
+  const experts = readExperts(layer.experts);
   const relativeErrors: number[] = [];
   let before = 0;
   let after = 0;
@@ -156,6 +156,6 @@ export function compressMoE(layer: MoEFeedForward, opts: CompressMoEOptions): Co
     out.wDown = squeeze(e.wDown);
     return out;
   });
-  writeExperts(layer, compressed);
+  writeExperts(layer.experts, compressed);
   return { expertParamsBefore: before, expertParamsAfter: after, relativeErrors };
 }

@@ -17,9 +17,9 @@ describe("MC-SMoE on a layer", () => {
   it("merging N identical (but neuron-permuted) experts returns the same function with fewer experts", () => {
     manualSeed(12);
     const moe = new MoEFeedForward(6, { experts: 4, topK: 2, hidden: 5, capacityFactor: Infinity, evalCapacityFactor: Infinity, glu: true }).eval();
-    const [first] = readExperts(moe);
+    const [first] = readExperts(moe.experts);
     const perms = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 0, 3, 2, 4], [2, 4, 0, 1, 3]];
-    writeExperts(moe, perms.map((p) => permuteNeurons(first!, Int32Array.from(p))));
+    writeExperts(moe.experts, perms.map((p) => permuteNeurons(first!, Int32Array.from(p))));
     const x = tf.randomNormal([20, 6], 0, 1, "float32", 4);
     const { layer, groups } = mergeMoE(moe, x, { numGroups: 1 });
     expect(layer.experts.numExperts).toBe(1);
@@ -38,10 +38,10 @@ describe("MC-SMoE on a layer", () => {
     expect(layer.expertMap.length).toBe(4);
     expect(Array.from(layer.expertMap)).toEqual(Array.from(groups.labels));
     // Build the reference: a 4-expert layer whose experts are the merged ones, looked up per label.
-    const merged = readExperts(layer);
+    const merged = readExperts(layer.experts);
     const ref = new MoEFeedForward(4, { ...moe.options }).eval();
     ref.loadStateDict(new Map(moe.namedParameters().filter(([n]) => n.startsWith("router."))), { strict: false });
-    writeExperts(ref, Array.from(groups.labels, (g) => merged[g]!));
+    writeExperts(ref.experts, Array.from(groups.labels, (g) => merged[g]!));
     expect(maxAbsDiff(layer.call(x), ref.call(x))).toBeLessThan(1e-6);
     tf.dispose(x);
     [moe, layer, ref].forEach((m) => m.dispose());

@@ -48,17 +48,30 @@ export function alignmentPermutation(reference: ExpertWeights, target: ExpertWei
 export function permuteNeurons(e: ExpertWeights, perm: Int32Array): ExpertWeights {
   const h = hiddenSize(e);
   if (perm.length !== h) throw new ShapeError("neuron permutation", [h], [perm.length]);
+  return selectNeurons(e, perm);
+}
+
+/**
+ * The expert made of the hidden neurons `idx` of `e` (in that order): columns
+ * of `wUp`/`wGate`, entries of `bUp`, rows of `wDown`; `bDown` is copied.
+ * An FFN is a sum over its neurons, so experts from disjoint selections sum
+ * to the original (with `bDown` counted once).
+ */
+export function selectNeurons(e: ExpertWeights, idx: Int32Array): ExpertWeights {
+  const h = hiddenSize(e);
+  for (const j of idx) if (!(j >= 0 && j < h)) throw new ShapeError("neuron index", [`< ${h}`], [j]);
+  const n = idx.length;
   const cols = (m: ExpertWeights["wUp"]): ExpertWeights["wUp"] => {
-    const out = new Float64Array(m.data.length);
-    for (let r = 0; r < m.rows; r++) for (let i = 0; i < h; i++) out[r * h + i] = m.data[r * h + perm[i]!]!;
-    return { rows: m.rows, cols: m.cols, data: out };
+    const out = new Float64Array(m.rows * n);
+    for (let r = 0; r < m.rows; r++) for (let i = 0; i < n; i++) out[r * n + i] = m.data[r * h + idx[i]!]!;
+    return { rows: m.rows, cols: n, data: out };
   };
   const dOut = e.wDown.cols;
-  const wDown = new Float64Array(e.wDown.data.length);
-  for (let i = 0; i < h; i++) wDown.set(e.wDown.data.subarray(perm[i]! * dOut, (perm[i]! + 1) * dOut), i * dOut);
-  const out: ExpertWeights = { wUp: cols(e.wUp), wDown: { rows: h, cols: dOut, data: wDown } };
+  const wDown = new Float64Array(n * dOut);
+  for (let i = 0; i < n; i++) wDown.set(e.wDown.data.subarray(idx[i]! * dOut, (idx[i]! + 1) * dOut), i * dOut);
+  const out: ExpertWeights = { wUp: cols(e.wUp), wDown: { rows: n, cols: dOut, data: wDown } };
   if (e.wGate) out.wGate = cols(e.wGate);
-  if (e.bUp) out.bUp = Float64Array.from(perm, (j) => e.bUp![j]!);
+  if (e.bUp) out.bUp = Float64Array.from(idx, (j) => e.bUp![j]!);
   if (e.bDown) out.bDown = Float64Array.from(e.bDown);
   return out;
 }
