@@ -365,13 +365,12 @@ function parseStart(ctx: Ctx, dateText: string, timeText: string, recordingId: s
   }
   // EDF+ anonymised start: "Startdate X" with the spec's placeholder 01.01.85 00.00.00.
   if (rec?.startdate === "X" && dateText === "01.01.85" && timeText === "00.00.00") return null;
-  let date = plusDate ?? legacy;
+  const date = plusDate ?? legacy;
   if (plusDate && legacy && (plusDate.day !== legacy.day || plusDate.month !== legacy.month || plusDate.year % 100 !== legacy.year % 100)) {
     ctx.warn({ code: "edf.startdate-mismatch", message: `header.startDate ${dateText} disagrees with the EDF+ recording field (${rec!.startdate}); using the latter`, path: ctx.path });
   }
   if (!date) {
     ctx.warn({ code: "edf.startdate-invalid", message: `header.startDate ${JSON.stringify(dateText)} is not a valid dd.mm.yy date; start time unknown`, path: ctx.path });
-    date = null;
     return null;
   }
   return utcTime(date.year, date.month, date.day, time.hour, time.minute, time.second);

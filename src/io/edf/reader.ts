@@ -11,7 +11,7 @@ import { ConfigError, FormatError, ValueError } from "../../errors.js";
 import { createRecording } from "../../recording/recording.js";
 import { addSeconds, type UtcTime } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, Recording, Segment } from "../../recording/types.js";
-import { collectWarnings, printWarning, type WarningHandler } from "../../warnings.js";
+import { collectWarnings, printWarning, type NeurocodeWarning, type WarningHandler } from "../../warnings.js";
 import type { ReadOptions } from "../open.js";
 import { inferKind, uniqueLabels, unitToSi } from "./channels.js";
 import { addDecimal, decimalOf, decimalToNumber, parseDecimal, subDecimal, type Decimal } from "./decimal.js";
@@ -49,7 +49,7 @@ export interface EdfFile {
   /** Indices of the signals that carry samples (not annotations). */
   readonly dataSignals: readonly number[];
   /** Repairs made so far (header repairs on open; more after reading annotations). */
-  readonly warnings: readonly import("../../warnings.js").NeurocodeWarning[];
+  readonly warnings: readonly NeurocodeWarning[];
   /** Sampling rate of signal `i` in Hz (`samplesPerRecord / recordDuration`; a 0 s duration counts as 1 s). */
   sfreq(i: number): number;
   /** Samples of signal `i` in the file. */
@@ -112,7 +112,7 @@ function readExact(fd: number, path: string, position: number, length: number, f
   return buf;
 }
 
-function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: import("../../warnings.js").NeurocodeWarning[], warn: WarningHandler): EdfFile {
+function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: NeurocodeWarning[], warn: WarningHandler): EdfFile {
   let fd: number | null = fdIn;
   const { signals, recordBytes, headerBytes, nRecords, bytesPerSample } = header;
   const names = uniqueLabels(
@@ -429,7 +429,7 @@ export function readEdf(path: string, opts: ReadOptions = {}): Recording {
         startTime: f.startTime(),
         annotations: splitChannelAnnotations(tl.annotations, allNames),
         segments: [{ startSample: 0, nSamples: 0, onset: 0 }],
-        source: { path, format: f.header.format, header: f.header, warnings: f.warnings as Recording["source"]["warnings"] },
+        source: { path, format: f.header.format, header: f.header, warnings: [...f.warnings] },
       });
     }
     const chosen = chooseSignals(f, opts);
@@ -456,7 +456,7 @@ export function readEdf(path: string, opts: ReadOptions = {}): Recording {
       startTime: f.startTime(),
       annotations: splitChannelAnnotations(tl.annotations, allNames),
       segments: segments.length ? segments : [{ startSample: 0, nSamples: 0, onset: 0 }],
-      source: { path, format: f.header.format, header: f.header, warnings: f.warnings as Recording["source"]["warnings"] },
+      source: { path, format: f.header.format, header: f.header, warnings: [...f.warnings] },
     });
   } finally {
     f.close();
