@@ -301,13 +301,25 @@ function radix5(st: Stage, xr: Float64Array, xi: Float64Array, yr: Float64Array,
       // i·(S51·d1 + S52·d2) and i·(S52·d1 - S51·d2)
       const n1r = -(S51 * d1i + S52 * d2i), n1i = S51 * d1r + S52 * d2r;
       const n2r = -(S52 * d1i - S51 * d2i), n2i = S52 * d1r - S51 * d2r;
-      const outs = [m1r + n1r, m1i + n1i, m2r + n2r, m2i + n2i, m2r - n2r, m2i - n2i, m1r - n1r, m1i - n1i];
-      for (let k = 1; k < 5; k++) {
-        const ur = outs[2 * (k - 1)]!, ui = outs[2 * (k - 1) + 1]!;
-        const wr = twRe[5 * p + k]!, wi = twIm[5 * p + k]!;
-        yr[o + k * s + q] = ur * wr - ui * wi;
-        yi[o + k * s + q] = ur * wi + ui * wr;
-      }
+      const w1r = twRe[5 * p + 1]!, w1i = twIm[5 * p + 1]!;
+      const w2r = twRe[5 * p + 2]!, w2i = twIm[5 * p + 2]!;
+      const w3r = twRe[5 * p + 3]!, w3i = twIm[5 * p + 3]!;
+      const w4r = twRe[5 * p + 4]!, w4i = twIm[5 * p + 4]!;
+      let ur = m1r + n1r, ui = m1i + n1i;
+      yr[o + s + q] = ur * w1r - ui * w1i;
+      yi[o + s + q] = ur * w1i + ui * w1r;
+      ur = m2r + n2r;
+      ui = m2i + n2i;
+      yr[o + 2 * s + q] = ur * w2r - ui * w2i;
+      yi[o + 2 * s + q] = ur * w2i + ui * w2r;
+      ur = m2r - n2r;
+      ui = m2i - n2i;
+      yr[o + 3 * s + q] = ur * w3r - ui * w3i;
+      yi[o + 3 * s + q] = ur * w3i + ui * w3r;
+      ur = m1r - n1r;
+      ui = m1i - n1i;
+      yr[o + 4 * s + q] = ur * w4r - ui * w4i;
+      yi[o + 4 * s + q] = ur * w4i + ui * w4r;
     }
   }
 }

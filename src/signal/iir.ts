@@ -202,27 +202,23 @@ export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Floa
   const z = zi ?? sos.map(() => new Float64Array(2));
   if (z.length !== ns) throw new ShapeError("zi", [ns, 2], [z.length, 2]);
   const n = x.length;
-  const coef = new Float64Array(5 * ns);
-  const state = new Float64Array(2 * ns);
+  // Section by section over the whole signal: the state stays in registers.
+  let src: ArrayLike<number> = x;
   for (let s = 0; s < ns; s++) {
     const c = sos[s]!;
-    coef.set([c[0]!, c[1]!, c[2]!, c[4]!, c[5]!], 5 * s);
-    state[2 * s] = z[s]![0]!;
-    state[2 * s + 1] = z[s]![1]!;
-  }
-  for (let i = 0; i < n; i++) {
-    let v = x[i]!;
-    for (let s = 0, c = 0, t = 0; s < ns; s++, c += 5, t += 2) {
-      const out = coef[c]! * v + state[t]!;
-      state[t] = coef[c + 1]! * v - coef[c + 3]! * out + state[t + 1]!;
-      state[t + 1] = coef[c + 2]! * v - coef[c + 4]! * out;
-      v = out;
+    const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
+    let z0 = z[s]![0]!;
+    let z1 = z[s]![1]!;
+    for (let i = 0; i < n; i++) {
+      const v = src[i]!;
+      const out = b0 * v + z0;
+      z0 = b1 * v - a1 * out + z1;
+      z1 = b2 * v - a2 * out;
+      y[i] = out;
     }
-    y[i] = v;
-  }
-  for (let s = 0; s < ns; s++) {
-    z[s]![0] = state[2 * s]!;
-    z[s]![1] = state[2 * s + 1]!;
+    z[s]![0] = z0;
+    z[s]![1] = z1;
+    src = y;
   }
   return y;
 }
