@@ -22,7 +22,7 @@ import {
   massiveFromTable,
   outputEffect,
   rng,
-  saveModelCheckpoint,
+  saveCheckpoint,
   skipModules,
   sparsityByLayer,
   voidsFromTable,
@@ -86,7 +86,7 @@ export async function tour(outDir: string): Promise<Record<string, unknown>> {
   opt.dispose();
   model.eval();
   const checkpoint = join(outDir, "tour.safetensors");
-  saveModelCheckpoint(checkpoint, "tour-transformer", CONFIG, model);
+  saveCheckpoint(model, checkpoint, { modelName: "tour-transformer", config: CONFIG });
 
   // Record the trained model on held-out data: residual blocks and the ReLU inputs.
   const test = batch(8);

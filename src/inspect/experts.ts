@@ -1,4 +1,5 @@
 import { ConfigError, ShapeError, ValueError } from "../errors.js";
+import type { MoELayerReport } from "../moe/aux.js";
 
 /**
  * Routing counts of one MoE layer over a set of tokens sharing a label (an
@@ -55,7 +56,7 @@ export function expertUsage(records: readonly RoutingCounts[]): ExpertUsage[] {
 }
 
 /** One expert ranked by how distinctively it fires for a label. */
-export interface ExpertScore {
+export interface LabelExpertScore {
   layer: string;
   expert: number;
   /** a_A − a_B: activation frequency for the label minus that for the rest (risk difference). */
@@ -70,11 +71,11 @@ export interface ExpertScore {
  * the fTRI ranking as a risk difference (MoTE's exact normalisation is not
  * published; see the reference notes).
  */
-export function distinctiveExperts(usage: readonly ExpertUsage[], label: string, against?: string): ExpertScore[] {
+export function distinctiveExperts(usage: readonly ExpertUsage[], label: string, against?: string): LabelExpertScore[] {
   const layers = [...new Set(usage.map((u) => u.layer))];
   if (!usage.some((u) => u.label === label)) throw new ConfigError("label", `no routing counts for label "${label}"`);
   if (against !== undefined && !usage.some((u) => u.label === against)) throw new ConfigError("against", `no routing counts for label "${against}"`);
-  const out: ExpertScore[] = [];
+  const out: LabelExpertScore[] = [];
   for (const layer of layers) {
     const pooled = (pick: (u: ExpertUsage) => boolean): Float64Array | null => {
       const us = usage.filter((u) => u.layer === layer && pick(u));
@@ -90,6 +91,14 @@ export function distinctiveExperts(usage: readonly ExpertUsage[], label: string,
     a.forEach((fa, e) => out.push({ layer, expert: e, score: fa - b[e]!, frequencyA: fa, frequencyB: b[e]! }));
   }
   return out.sort((x, y) => y.score - x.score);
+}
+
+/**
+ * Routing counts of one forward of an MoE model from the MoE core's per-layer
+ * load reports (`collectMoEAux(...).layers`), all tokens under `label`.
+ */
+export function routingCountsFromReports(reports: readonly MoELayerReport[], label: string): RoutingCounts[] {
+  return reports.map((r) => ({ layer: r.name, label, tokens: r.numTokens, counts: r.routed }));
 }
 
 /**

@@ -13,7 +13,7 @@ export { lacActivated, layersToSkip, voidsFromTable, type VoidMap, type VoidOpti
 export { massiveActivations, massiveFromTable, type MassiveActivation, type MassiveOptions, type MassiveReport, type MassiveTableReport } from "./massive.js";
 export { activationSparsity, sparsityByLayer, topkMask, topkThreshold, type LayerSparsity } from "./sparsity.js";
 export { contributionByLayer, outputEffect, skipEffectMatrix, type LayerContribution } from "./contribution.js";
-export { countRouting, distinctiveExperts, expertUsage, type ExpertScore, type ExpertUsage, type RoutingCounts } from "./experts.js";
+export { countRouting, distinctiveExperts, expertUsage, routingCountsFromReports, type ExpertUsage, type LabelExpertScore, type RoutingCounts } from "./experts.js";
 export {
   overwriteModules,
   patchModules,
@@ -27,4 +27,6 @@ export {
 export { lacSkipChain, measureSkipEffects, type LacSkipChain, type SkipEffects } from "./skipping.js";
 export { influentialNeuronPath, selectNeuronPath, type NeuronPath, type NeuronPathOptions } from "./neuron-path.js";
 export { TourTransformer, checkTourConfig, type TourTransformerConfig } from "./tour-model.js";
-export { loadModelCheckpoint, modelFactoryNames, registerModelFactory, saveModelCheckpoint, type ModelFactory } from "./checkpoint.js";
+export { loadModelCheckpoint, modelFactoryNames, registerModelFactory, type ModelFactory } from "./checkpoint.js";
+export { formatSummary, residualLayers, summarizeActivations, summarySvg, type ModuleSummary, type SummaryOptions } from "./report.js";
+export { barPanelsSvg, type BarPanel } from "./svg.js";

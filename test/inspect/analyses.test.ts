@@ -6,7 +6,7 @@ import { Rng } from "../../src/engine/random.js";
 import { ConfigError, FormatError, ShapeError, ValueError } from "../../src/errors.js";
 import { readActivations, writeActivations } from "../../src/inspect/arrow.js";
 import { contributionByLayer, outputEffect, skipEffectMatrix } from "../../src/inspect/contribution.js";
-import { countRouting, distinctiveExperts, expertUsage } from "../../src/inspect/experts.js";
+import { countRouting, distinctiveExperts, expertUsage, routingCountsFromReports } from "../../src/inspect/experts.js";
 import { massiveActivations, massiveFromTable } from "../../src/inspect/massive.js";
 import { nameMatcher } from "../../src/inspect/patterns.js";
 import { ActivationTableBuilder } from "../../src/inspect/records.js";
@@ -286,6 +286,10 @@ describe("expert usage", () => {
     const ranked = distinctiveExperts(usage, "spike");
     expect(ranked[0]).toMatchObject({ layer: "blocks.1.ffn", expert: 5, score: 1, frequencyA: 1, frequencyB: 0 });
     expect(() => distinctiveExperts(usage, "seizure")).toThrow(ConfigError);
+    // the MoE core's load reports feed the same analysis
+    const reports = [{ name: "blocks.1.ffn", numTokens: 10, switchLoss: 0, zLoss: 0, routed: [20, 0], kept: [20, 0], meanProb: [1, 0], droppedFraction: 0 }];
+    const fromMoe = expertUsage([...routingCountsFromReports(reports, "spike"), ...routingCountsFromReports([{ ...reports[0]!, routed: [10, 10] }], "rest")]);
+    expect(distinctiveExperts(fromMoe, "spike")[0]).toMatchObject({ expert: 0, score: 1, frequencyA: 2, frequencyB: 1 });
     expect(() => countRouting("x", [9, 0], 2, 8, ["a"])).toThrow(ValueError);
     expect(() => expertUsage([{ layer: "x", label: "a", tokens: 1, counts: [1, 0] }, { layer: "x", label: "b", tokens: 1, counts: [1] }])).toThrow(ShapeError);
   });

@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { registerCheckpoint } from "./checkpoint.js";
 import { registerConvert } from "./convert.js";
 import { registerInfo } from "./info.js";
+import { registerInspect } from "./inspect.js";
 import { registerPreprocess } from "./preprocess.js";
 import { registerRun } from "./run.js";
 
 /** Every sub-command, in the order `--help` lists them. Add new commands here. */
-export const COMMANDS: ((program: Command) => void)[] = [registerInfo, registerConvert, registerPreprocess, registerRun, registerCheckpoint];
+export const COMMANDS: ((program: Command) => void)[] = [registerInfo, registerConvert, registerPreprocess, registerRun, registerCheckpoint, registerInspect];
