@@ -253,6 +253,27 @@ describe("write → read round trip (fast-check)", () => {
     expect((back.source.header as EdfHeader).recordDuration).toBe(0);
   });
 
+  it("start dates outside 1985–2084 live in the EDF+ recording field; an unknown start is written anonymised", () => {
+    const d = tmp();
+    const make = (startTime: Recording["startTime"]): Recording =>
+      createRecording({ data: [new Float32Array(4)], sfreq: 4, channels: [{ name: "Cz", kind: "eeg", unit: "V", origUnit: "uV" }], startTime });
+    const cases: [Recording["startTime"], string, string, string | null][] = [
+      [{ unixSeconds: Date.UTC(2090, 0, 5, 1, 2, 3) / 1000, fraction: 0.125 }, "05.01.yy", "Startdate 05-JAN-2090 X X X", "2090-01-05T01:02:03.125Z"],
+      [{ unixSeconds: Date.UTC(1980, 6, 1) / 1000, fraction: 0 }, "01.07.80", "Startdate 01-JUL-1980 X X X", "1980-07-01T00:00:00Z"],
+      [null, "01.01.85", "Startdate X X X X", null],
+    ];
+    for (const [start, legacy, recording, iso] of cases) {
+      const p = join(d, "s.edf");
+      const w: NeurocodeWarning[] = [];
+      writeEdf(p, make(start), { onWarning: quiet(w) });
+      const back = readEdf(p, { onWarning: quiet() });
+      const h = back.source.header as EdfHeader;
+      expect([h.startDateField, h.recordingId]).toEqual([legacy, recording]);
+      expect(back.startTime ? toIso(back.startTime) : null).toBe(iso);
+      expect(w.map((x) => x.code)).toEqual(legacy === "01.07.80" ? ["edf.year-before-1985"] : []);
+    }
+  });
+
   it("lengths that are not whole records are padded with (the digital value nearest) zero, with a warning", () => {
     const rec = createRecording({ data: [Float32Array.from({ length: 257 }, (_, k) => (k % 2 ? 1e-5 : -1e-5))], sfreq: 256, channels: [{ name: "Cz", kind: "eeg", unit: "V", origUnit: "uV" }] });
     const w: NeurocodeWarning[] = [];
