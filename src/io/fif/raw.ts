@@ -281,10 +281,21 @@ function decodeRows(bytes: Uint8Array, type: number, nchan: number, nsamp: numbe
     buf.swap16();
     src = new Int16Array(bytes.buffer, bytes.byteOffset, nsamp * nchan);
   }
-  for (let k = 0; k < chans.length; k++) {
-    const c = chans[k]!;
-    const cal = cals[c]!;
-    const row = out[k]!;
-    for (let t = 0, i = c; t < nsamp; t++, i += nchan) row[o + t] = src[i]! * cal;
+  scatter(src, nchan, nsamp, chans, cals, out, o);
+}
+
+/** Samples per block of the transpose: a block of all channels stays in L1 while each row gets 64 contiguous bytes. */
+const BLOCK = 16;
+
+/** `out[k][o + t] = src[t * nchan + chans[k]] * cals[chans[k]]`, blocked over time for cache locality. */
+function scatter(src: ArrayLike<number>, nchan: number, nsamp: number, chans: readonly number[], cals: Float64Array, out: Float32Array[], o: number): void {
+  for (let t0 = 0; t0 < nsamp; t0 += BLOCK) {
+    const t1 = Math.min(nsamp, t0 + BLOCK);
+    for (let k = 0; k < chans.length; k++) {
+      const c = chans[k]!;
+      const cal = cals[c]!;
+      const row = out[k]!;
+      for (let t = t0, i = t0 * nchan + c; t < t1; t++, i += nchan) row[o + t] = src[i]! * cal;
+    }
   }
 }
