@@ -71,13 +71,6 @@ export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity:
   return { numTokens: t, topK: k, numExperts, capacity, assignSlot, slotAssign, slotToken };
 }
 
-/** Frees the plan's index tensors. */
-export function disposePlan(plan: DispatchPlan): void {
-  plan.assignSlot.dispose();
-  plan.slotAssign.dispose();
-  plan.slotToken.dispose();
-}
-
 /**
  * Copies each token into the expert slots it was assigned: [T, d] → [E, C, d]
  * (empty slots are zero). Differentiable w.r.t. `x`: since each slot holds at
@@ -100,6 +93,23 @@ export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D 
         return tf.sum(tf.reshape(perAssign, [plan.numTokens, k, d]), 1);
       }),
   )(x) as tf.Tensor3D;
+}
+
+/**
+ * Like `dispatchTokens`, but every assignment brings its own row (e.g. the
+ * attention output of each selected expert's heads): [T·k, d] rows in
+ * assignment order (`t·k + j`) → [E, C, d]. Differentiable by the inverse gather.
+ */
+export function dispatchAssignments(rows: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
+  const { numExperts: e, capacity: c, topK: k, numTokens: t } = plan;
+  const d = rows.shape[1];
+  return unaryCustomGrad(
+    (r, save) => {
+      save([plan.assignSlot]);
+      return tf.tidy(() => tf.reshape(tf.gather(padRow(r as tf.Tensor2D), plan.slotAssign), [e, c, d]));
+    },
+    (dy, saved) => tf.tidy(() => tf.gather(padRow(tf.reshape(dy, [e * c, d]) as tf.Tensor2D), saved[0]!)),
+  )(rows) as tf.Tensor3D;
 }
 
 /**

@@ -15,6 +15,7 @@ export * from "./mcsmoe.js";
 export * from "./adamoe.js";
 export * from "./mote.js";
 export * from "./dense2moe.js";
+export * from "./moa.js";
 export { constantTopK } from "./autodiff.js";
 export { matrix, type Matrix } from "./merge/matrix.js";
 export * from "./merge/lsa.js";

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, ShapeError } from "../errors.js";
 import type { ActivationName } from "../nn/functional.js";
 import { Module } from "../nn/module.js";
-import { collectOutputs, dispatchTokens, disposePlan, expertCapacity, oneHotFloat, planDispatch } from "./dispatch.js";
+import { collectOutputs, dispatchTokens, expertCapacity, oneHotFloat, planDispatch, type DispatchPlan } from "./dispatch.js";
 import { ExpertFFN } from "./experts.js";
 import { routerZLoss, switchAuxLoss } from "./losses.js";
 import { Router, validateRouterOptions, type RouterScore, type Routing } from "./router.js";
@@ -52,7 +52,8 @@ export interface MoEOptions {
 }
 
 /** Per-expert load of one forward (tensors owned by the caller). */
-export interface MoELoad {
+// A type alias (not an interface) so that it is a `tf.TensorContainer` and can leave a `tf.tidy`.
+export type MoELoad = {
   /** [E] assignments routed to each expert (before capacity). */
   routed: tf.Tensor1D;
   /** [E] assignments each expert processed (after capacity). */
@@ -61,7 +62,7 @@ export interface MoELoad {
   meanProb: tf.Tensor1D;
   /** Scalar: share of the T·k assignments dropped by the capacity limit. */
   droppedFraction: tf.Scalar;
-}
+};
 
 /** Everything one MoE forward produces. */
 export interface MoEOutput {
@@ -161,46 +162,46 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
   /** @param x [..., d] → output, losses and per-expert load (all owned by the caller). */
   forwardWithAux(x: tf.Tensor): MoEOutput {
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.dModel) throw new ShapeError("MoEFeedForward input", ["...", this.dModel], x.shape);
-    const tensors = tf.tidy(() => {
+    const numTokens = x.size / this.dModel;
+    const out = tf.tidy(() => {
       const xs = tf.reshape(x, [-1, this.dModel]) as tf.Tensor2D;
-      const t = xs.shape[0];
       const r = this.router.call(xs);
-      const k = this.router.topK;
       const numExperts = this.experts.numExperts;
       const idx = this.expertOf ? (tf.gather(tf.tensor1d(this.expertOf, "int32"), r.indices) as unknown as tf.Tensor2D) : r.indices;
-      const cap = expertCapacity(t, k, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor, this.choicesPerExpert);
+      const cap = expertCapacity(numTokens, this.router.topK, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor, this.choicesPerExpert);
       const plan = planDispatch(idx, numExperts, cap);
-      const slots = dispatchTokens(xs, plan);
-      const perAssign = collectOutputs(this.experts.call(slots), plan);
+      const perAssign = collectOutputs(this.experts.call(dispatchTokens(xs, plan)), plan);
       let y: tf.Tensor = tf.sum(tf.mul(perAssign, tf.expandDims(this.expertWeights(xs, r), 2)), 1);
       if (this.routedScale !== 1) y = tf.mul(y, this.routedScale);
       if (this.shared) y = tf.add(y, tf.mul(tf.squeeze(this.shared.call(tf.expandDims(xs, 0) as tf.Tensor3D), [0]), this.sharedScale));
-      const keptMask = tf.less(plan.assignSlot, numExperts * cap).toFloat();
-      const routedOh = oneHotFloat(tf.reshape(idx, [t * k]), numExperts);
-      const switchLoss = switchAuxLoss(r.probs, r.indices);
-      const zLoss = routerZLoss(r.logits);
-      const out = {
-        output: tf.reshape(y, x.shape),
-        loss: tf.add(tf.mul(switchLoss, this.auxLossCoef), tf.mul(zLoss, this.zLossCoef)) as tf.Scalar,
-        switchLoss,
-        zLoss,
+      return { output: tf.reshape(y, x.shape), ...routingAux(r, idx, plan, this.auxLossCoef, this.zLossCoef) };
+    });
+    return { ...out, numTokens };
+  }
+}
+
+/**
+ * Balancing losses and per-expert load of one routed forward.
+ * @param idx [T, k] expert FFN of each assignment (after any expert map).
+ */
+export function routingAux(r: Routing, idx: tf.Tensor2D, plan: DispatchPlan, auxLossCoef: number, zLossCoef: number): Omit<MoEOutput, "output" | "numTokens"> {
+  return tf.tidy(() => {
+    const keptMask = tf.less(plan.assignSlot, plan.numExperts * plan.capacity).toFloat();
+    const routedOh = oneHotFloat(tf.reshape(idx, [-1]), plan.numExperts);
+    const switchLoss = switchAuxLoss(r.probs, r.indices);
+    const zLoss = routerZLoss(r.logits);
+    return {
+      loss: tf.add(tf.mul(switchLoss, auxLossCoef), tf.mul(zLoss, zLossCoef)) as tf.Scalar,
+      switchLoss,
+      zLoss,
+      load: {
         routed: tf.sum(routedOh, 0) as tf.Tensor1D,
         kept: tf.sum(tf.mul(routedOh, tf.expandDims(keptMask, 1)), 0) as tf.Tensor1D,
         meanProb: tf.mean(r.probs, 0) as tf.Tensor1D,
         droppedFraction: tf.sub(1, tf.mean(keptMask)) as tf.Scalar,
-      };
-      disposePlan(plan);
-      return out;
-    });
-    return {
-      output: tensors.output,
-      loss: tensors.loss,
-      switchLoss: tensors.switchLoss,
-      zLoss: tensors.zLoss,
-      load: { routed: tensors.routed, kept: tensors.kept, meanProb: tensors.meanProb, droppedFraction: tensors.droppedFraction },
-      numTokens: x.size / this.dModel,
+      },
     };
-  }
+  });
 }
 
 function checkExpertMap(map: readonly number[], experts: number, path: string): Int32Array {
