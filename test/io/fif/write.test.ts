@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readFif, type FifHeader } from "../../../src/io/fif/read.js";
+import { closeFifRaw, openFifRaw, readFifSamples } from "../../../src/io/fif/raw.js";
 import { writeFif } from "../../../src/io/fif/writer.js";
 import { readRecording, writeRecording } from "../../../src/io/open.js";
 import { channelData, cropSamples, pick } from "../../../src/recording/recording.js";
@@ -74,7 +75,7 @@ describe("writeFif round trips (FIF → FIF)", () => {
     for (let i = 0; i < a.channels.length; i++) expect(relErr(a, b, i)).toBeLessThanOrEqual(1e-6);
   });
 
-  it("splits into MNE-named parts linked by FIFFB_REF and reads them back as one", () => {
+  it("splits into MNE-named parts linked by FIFFB_REF, reads them back as one, and reads sample ranges lazily", () => {
     const a = readFif(sharedData("generated/neuromag_raw.fif"));
     const out = join(dir, "split_raw.fif");
     writeFif(out, a, { splitSize: 2_000_000 });
@@ -82,6 +83,19 @@ describe("writeFif round trips (FIF → FIF)", () => {
     const b = readFif(out);
     expect((b.source.header as FifHeader).paths.length).toBeGreaterThan(1);
     expectSameFif(a, b);
+    // Lazy reads of sample ranges that straddle buffers and parts equal the same slice of the whole read.
+    const raw = openFifRaw(out);
+    try {
+      const picks = [0, 200, 375];
+      for (const [lo, hi] of [[0, 1], [590, 1210], [1100, 3003], [3002, 3003]] as const) {
+        const rows = picks.map(() => new Float32Array(hi - lo));
+        readFifSamples(raw, lo, hi, rows, picks);
+        picks.forEach((c, k) => expect(rows[k]).toEqual(channelData(b, c).subarray(lo, hi)));
+      }
+      expect(() => readFifSamples(raw, 10, 3004, [new Float32Array(3000)], [0])).toThrow(/not within/);
+    } finally {
+      closeFifRaw(raw);
+    }
   });
 
   it("long channel names (> 15 characters) survive through FIFFB_CH_INFO blocks", () => {
