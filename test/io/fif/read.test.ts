@@ -110,3 +110,23 @@ describe("readFif against MNE 1.3", () => {
     expect(channelData(some, 1)).toEqual(channelData(all, 2));
   });
 });
+
+describe("data buffer types (files saved by MNE with fmt=short/int/single/double)", () => {
+  for (const fmt of ["short", "int", "single", "double"]) {
+    it(`${fmt}: samples equal MNE's get_data within 1e-6 of each channel's range, first_samp 100`, () => {
+      const rec = readFif(golden(`fif/fmt_${fmt}_raw.fif`));
+      const want = readNpy(golden(`fif/fmt_${fmt}.npy`));
+      expect(rec.firstSample).toBe(100);
+      expect(rec.data.shape).toEqual(want.shape);
+      const [nc, ns] = want.shape as [number, number];
+      for (let c = 0; c < nc; c++) {
+        const row = channelData(rec, c);
+        const ref = (want.data as Float64Array).subarray(c * ns, (c + 1) * ns);
+        let lo = Infinity, hi = -Infinity, worst = 0;
+        ref.forEach((v, t) => { lo = Math.min(lo, v); hi = Math.max(hi, v); worst = Math.max(worst, Math.abs(v - row[t]!)); });
+        expect(worst).toBeLessThanOrEqual(Math.max(hi - lo, 1e-30) * 1e-6);
+      }
+    });
+  }
+});
+
