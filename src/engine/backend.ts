@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
+import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
 
 /** The tensor backends neurocode can run on, fastest first. */
@@ -56,7 +57,10 @@ async function tryBackend(name: BackendName): Promise<boolean> {
     const ok = await tf.setBackend(name);
     if (!ok || tf.getBackend() !== name) return false;
     await tf.ready();
-    if (name === "wasm") installFastMatMul();
+    if (name === "wasm") {
+      installFastMatMul();
+      installFastKernels();
+    }
     return true;
   } catch {
     return false;

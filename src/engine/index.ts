@@ -1,5 +1,6 @@
 export { initBackend, type BackendName } from "./backend.js";
-export { installFastMatMul } from "./matmul.js";
+export { installFastMatMul, removeFastMatMul } from "./matmul.js";
+export { installFastKernels, removeFastKernels, transposeInto } from "./kernels.js";
 export { Rng, rng, manualSeed } from "./random.js";
 export { TensorLeakError, liveTensors, assertNoLeak, assertNoLeakAsync } from "./memory.js";
 export { gatherRows } from "./gather.js";

@@ -1,61 +1,129 @@
 import * as tf from "@tensorflow/tfjs";
 
 /*
- * The wasm backend's BatchMatMul kernel runs its fast (XNNPACK) path only for
- * untransposed operands; with `transposeA`/`transposeB` it falls back to a
- * scalar loop that is 4-15x slower (2048x128·128x512: 20 ms plain, 119 ms
- * transposeB, 384 ms transposeA). Materialising the transpose first costs a
- * few ms. Gradients of every matMul need transposed operands, so this single
- * kernel override speeds up all backward passes. The override sits under the
- * public `tf.matMul`, so callers keep writing plain tfjs.
+ * Fast matrix products on the wasm backend, behind the public `tf.matMul`.
+ *
+ * The stock wasm `BatchMatMul` kernel uses XNNPACK only for a single,
+ * untransposed product; transposed operands and batches fall back to a scalar
+ * loop that is 4-15x slower (2048x128·128x512: 20 ms plain, 119 ms transposeB,
+ * 384 ms transposeA; 32 × 64x128·128x64: 12 ms). Every backward pass needs
+ * transposed operands and attention needs batches, so this override:
+ *  1. materialises transposes with the Transpose kernel (a few ms at most);
+ *  2. folds a batch against a shared right operand into one tall product;
+ *  3. runs a true batch as one XNNPACK product per matrix, on views into the
+ *     operands' and the output's wasm memory (no copies);
+ *  4. never lets XNNPACK's operator cache (keyed by tensor id, not shape) see
+ *     a reshaped alias of a tensor it has packed before.
  */
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
 type Info = tf.TensorInfo;
 
-interface WasmLikeBackend {
+/** The parts of tfjs-backend-wasm's BackendWasm this file relies on. */
+interface WasmBackend {
+  dataIdNextNumber: number;
   disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  getMemoryOffset(dataId: object): number;
+  wasm: {
+    cwrap(name: string, ret: null, args: string[]): (...a: unknown[]) => void;
+    tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+  };
 }
 
-let installed = false;
+let original: tf.KernelConfig | null = null;
+let wasmMatMul: ((...a: unknown[]) => void) | null = null;
 
-/** Swaps the last two axes of `x` with the backend's own Transpose kernel. */
+function runKernel(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, args: KernelArgs): Info {
+  return tf.getKernel(name, "wasm").kernelFunc({ inputs, backend: args.backend, attrs }) as Info;
+}
+
 function transposeLast2(x: Info, args: KernelArgs): Info {
-  const rank = x.shape.length;
-  const perm = [...Array(rank).keys()];
-  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1]!, perm[rank - 2]!];
-  const k = tf.getKernel("Transpose", "wasm");
-  return k.kernelFunc({ inputs: { x }, backend: args.backend, attrs: { perm } }) as Info;
+  const r = x.shape.length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return runKernel("Transpose", { x }, { perm }, args);
+}
+
+function shapeBytes(shape: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
+
+function prod(xs: number[]): number {
+  return xs.reduce((p, d) => p * d, 1);
+}
+
+function fastBatchMatMul(args: KernelArgs): Info {
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  const backend = args.backend as unknown as WasmBackend;
+  const { a: a0, b: b0 } = args.inputs as { a: Info; b: Info };
+  const temps: Info[] = [];
+  const a = transposeA ? transposeLast2(a0, args) : a0;
+  const b = transposeB ? transposeLast2(b0, args) : b0;
+  if (a !== a0) temps.push(a);
+  if (b !== b0) temps.push(b);
+  try {
+    const [M, K] = a.shape.slice(-2) as [number, number];
+    const N = b.shape[b.shape.length - 1]!;
+    const batchA = prod(a.shape.slice(0, -2));
+    const batchB = prod(b.shape.slice(0, -2));
+    const outShape = [...tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), M, N];
+    const batch = prod(outShape.slice(0, -2));
+    // A batch against one right operand is one tall product.
+    if (batchB === 1) return products(backend, a, b, 1, false, batchA * M, K, N, outShape);
+    if ((batchA === 1 || batchA === batch) && batchB === batch) return products(backend, a, b, batch, batchA === 1, M, K, N, outShape);
+    // Partial broadcasting of batch dims (rare): the stock kernel handles it.
+    return original!.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as Info;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
 }
 
 /**
- * Replaces the wasm `BatchMatMul` kernel with one that transposes operands
- * into the canonical layout before calling the original kernel. Idempotent;
- * does nothing when the wasm backend is not registered.
+ * `batch` XNNPACK products out[i] = a[i or 0]·b[i], each on fresh tensor ids that
+ * view the operands' and output's wasm memory. Fresh ids matter: the wasm
+ * backend caches the packed right operand by tensor id alone, so reusing an id
+ * under another shape (as a reshape alias does) would read stale weights;
+ * unregistering the views frees the cached operators and nothing else.
+ */
+function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA: boolean, M: number, K: number, N: number, outShape: number[]): Info {
+  wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
+  const out = backend.makeOutput(outShape, "float32");
+  if (M * N === 0) return out;
+  const aOff = backend.getMemoryOffset(a.dataId);
+  const bOff = backend.getMemoryOffset(b.dataId);
+  const oOff = backend.getMemoryOffset(out.dataId);
+  const aShape = shapeBytes([1, M, K]);
+  const bShape = shapeBytes([1, K, N]);
+  const reg = backend.wasm.tfjs;
+  for (let i = 0; i < batch; i++) {
+    const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++] as const;
+    reg.registerTensor(ids[0], M * K, aOff + (shareA ? 0 : i * M * K * 4));
+    reg.registerTensor(ids[1], K * N, bOff + i * K * N * 4);
+    reg.registerTensor(ids[2], M * N, oOff + i * M * N * 4);
+    wasmMatMul(ids[0], aShape, 3, ids[1], bShape, 3, false, false, ids[2]);
+    for (const id of ids) reg.disposeData(id);
+  }
+  return out;
+}
+
+/**
+ * Replaces the wasm `BatchMatMul` kernel with the fast version above.
+ * Idempotent; a no-op when the wasm backend is not registered.
  */
 export function installFastMatMul(): void {
-  if (installed) return;
-  const original = tf.getKernel("BatchMatMul", "wasm");
-  if (!original) return;
-  installed = true;
-  const run = original.kernelFunc;
+  if (original) return;
+  const k = tf.getKernel("BatchMatMul", "wasm");
+  if (!k) return;
+  original = k;
   tf.unregisterKernel("BatchMatMul", "wasm");
-  tf.registerKernel({
-    kernelName: "BatchMatMul",
-    backendName: "wasm",
-    kernelFunc: (args: KernelArgs) => {
-      const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-      if (!transposeA && !transposeB) return run(args);
-      const { a, b } = args.inputs as { a: Info; b: Info };
-      const backend = args.backend as unknown as WasmLikeBackend;
-      const a2 = transposeA ? transposeLast2(a, args) : a;
-      const b2 = transposeB ? transposeLast2(b, args) : b;
-      try {
-        return run({ ...args, inputs: { a: a2, b: b2 }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
-      } finally {
-        if (a2 !== a) backend.disposeData(a2.dataId);
-        if (b2 !== b) backend.disposeData(b2.dataId);
-      }
-    },
-  });
+  tf.registerKernel({ kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: fastBatchMatMul });
+}
+
+/** Restores tfjs's own wasm `BatchMatMul` kernel (for benchmarks and tests). */
+export function removeFastMatMul(): void {
+  if (!original) return;
+  tf.unregisterKernel("BatchMatMul", "wasm");
+  tf.registerKernel(original);
+  original = null;
 }

@@ -125,22 +125,15 @@ export class MultiheadAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor,
         const y = tf.matMul(x.reshape([-1, E]), w, false, true);
         return this.inProjBias ? tf.add(y, tf.slice(this.inProjBias, [part * E], [E])) : y;
       };
-      let q: tf.Tensor;
-      let k: tf.Tensor;
-      let v: tf.Tensor;
-      let S = L;
-      if (query === key && key === value) {
-        let qkv = tf.matMul(q0.reshape([-1, E]), this.inProjWeight, false, true);
-        if (this.inProjBias) qkv = tf.add(qkv, this.inProjBias);
-        [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-      } else {
-        const k0 = toBatch(key);
-        S = k0.shape[1]!;
-        q = project(q0, 0);
-        k = project(k0, 1);
-        v = project(toBatch(value), 2);
-      }
       const heads = (t: tf.Tensor, len: number): tf.Tensor => t.reshape([N, len, H, hd]).transpose([0, 2, 1, 3]);
+      // Three products with row blocks of in_proj_weight: slicing a fused qkv
+      // output along its last axis costs more on wasm than the products.
+      const k0 = key === query ? q0 : toBatch(key);
+      const v0 = value === key ? k0 : toBatch(value);
+      const S = k0.shape[1]!;
+      const q = heads(project(q0, 0), L);
+      const k = heads(project(k0, 1), S);
+      const v = heads(project(v0, 2), S);
       let mask: tf.Tensor | undefined;
       if (opts.attnMask) {
         const m = opts.attnMask.dtype === "bool" ? booleanMaskToAdditive(opts.attnMask) : opts.attnMask;
@@ -151,7 +144,7 @@ export class MultiheadAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor,
         const kp = booleanMaskToAdditive(opts.keyPaddingMask).reshape([N, 1, 1, S]);
         mask = mask ? tf.add(mask, kp) : kp;
       }
-      const o = scaledDotProductAttention(heads(q, L), heads(k, S), heads(v, S), {
+      const o = scaledDotProductAttention(q, k, v, {
         additiveMask: mask,
         causal: opts.isCausal,
         dropoutP: this.dropoutP,

@@ -5,11 +5,11 @@ import { Module } from "./module.js";
 
 /**
  * Inverted dropout with the seeded random source: `x · mask / (1 − p)`.
- * Returns a copy of `x` when `p = 0` or not training.
+ * Returns `x` itself when `p = 0` or not training (as PyTorch; saves a copy).
  */
 export function dropout(x: tf.Tensor, p: number, training: boolean): tf.Tensor {
   if (p < 0 || p >= 1) throw new ValueError(`dropout probability must be in [0, 1), got ${p}`);
-  if (!training || p === 0) return x.clone();
+  if (!training || p === 0) return x;
   const keep = new Float32Array(x.size);
   const r = rng();
   const scale = 1 / (1 - p);

@@ -1,0 +1,96 @@
+/**
+ * One training step of a small transformer (batch 32, 64 tokens, width 128,
+ * 4 pre-norm encoder layers, 4 heads, FFN 512, GELU, AdamW, MSE loss) in
+ * neurocode and in PyTorch (CPU, 2 threads) in one run; prints both median
+ * step times, the ratio, and where neurocode's time goes (tf.profile, by kernel).
+ *
+ *   npx tsx bench/train_step.ts [--steps 8] [--python /work/venv/bin/python]
+ */
+import { execFileSync } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/engine/backend.js";
+import { manualSeed } from "../src/engine/random.js";
+import { AdamW, Linear, Module, ModuleList, TransformerEncoderLayer, trainStep } from "../src/nn/index.js";
+
+const B = 32, T = 64, D = 128, LAYERS = 4, HEADS = 4, FF = 512;
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const STEPS = Number(arg("steps", "8"));
+const PYTHON = arg("python", process.env.NEUROCODE_PYTHON ?? "/work/venv/bin/python");
+
+class Net extends Module {
+  readonly layers = this.registerModule("layers", new ModuleList(Array.from({ length: LAYERS }, () =>
+    new TransformerEncoderLayer(D, HEADS, { dimFeedforward: FF, dropout: 0, activation: "gelu", batchFirst: true, normFirst: true }))));
+  readonly head = this.registerModule("head", new Linear(D, D));
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.head.call(this.layers.items.reduce((h, l) => l.call(h), x)));
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function neurocode(): Promise<{ ms: number; profile: [string, number, number][] }> {
+  await initBackend();
+  manualSeed(0);
+  const net = new Net();
+  const opt = new AdamW(net.trainableParameters(), { lr: 1e-3 });
+  const x = tf.randomNormal([B, T, D], 0, 1, "float32", 1);
+  const y = tf.randomNormal([B, T, D], 0, 1, "float32", 2);
+  const step = (): number => trainStep(net, () => tf.losses.meanSquaredError(y, net.call(x)) as tf.Scalar, opt);
+  step();
+  step();
+  const times: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  const prof = await tf.profile(() => void step());
+  const byKernel = new Map<string, [number, number]>();
+  for (const k of prof.kernels) {
+    const ms = Number(await k.kernelTimeMs);
+    const e = byKernel.get(k.name) ?? [0, 0];
+    byKernel.set(k.name, [e[0] + ms, e[1] + 1]);
+  }
+  const profile = [...byKernel].map(([n, [ms, c]]) => [n, ms, c] as [string, number, number]).sort((a, b) => b[1] - a[1]);
+  tf.dispose([x, y]);
+  opt.dispose();
+  net.dispose();
+  return { ms: median(times), profile };
+}
+
+const PYTORCH = `
+import time, torch, torch.nn as nn
+torch.set_num_threads(2); torch.manual_seed(0)
+B, T, D, L, H, FF, STEPS = ${B}, ${T}, ${D}, ${LAYERS}, ${HEADS}, ${FF}, ${STEPS}
+layers = [nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, activation="gelu", batch_first=True, norm_first=True) for _ in range(L)]
+net = nn.Sequential(*layers, nn.Linear(D, D))
+opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+x, y = torch.randn(B, T, D), torch.randn(B, T, D)
+def step():
+    opt.zero_grad(set_to_none=True)
+    loss = nn.functional.mse_loss(net(x), y)
+    loss.backward(); opt.step(); return loss.item()
+step(); step()
+ts = []
+for _ in range(STEPS):
+    t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
+ts.sort(); print(ts[len(ts) // 2], torch.__version__)
+`;
+
+function pytorch(): { ms: number; version: string } {
+  const out = execFileSync(PYTHON, ["-c", PYTORCH], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/);
+  return { ms: Number(out[0]), version: out[1]! };
+}
+
+const torchRun = pytorch();
+const nc = await neurocode();
+const total = nc.profile.reduce((s, [, ms]) => s + ms, 0);
+console.log(`train step B=${B} T=${T} D=${D} layers=${LAYERS} heads=${HEADS} ff=${FF}, median of ${STEPS} steps`);
+console.log(`neurocode (${tf.getBackend()}): ${nc.ms.toFixed(1)} ms/step`);
+console.log(`PyTorch ${torchRun.version} CPU, 2 threads: ${torchRun.ms.toFixed(1)} ms/step`);
+console.log(`ratio neurocode/PyTorch: ${(nc.ms / torchRun.ms).toFixed(2)}x`);
+console.log(`\nneurocode profile of one step (kernel time ${total.toFixed(1)} ms):`);
+for (const [name, ms, count] of nc.profile.slice(0, 12)) console.log(`  ${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);

@@ -1,0 +1,90 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../src/engine/backend.js";
+import { installFastKernels, removeFastKernels } from "../../src/engine/kernels.js";
+import { installFastMatMul, removeFastMatMul } from "../../src/engine/matmul.js";
+import { Rng } from "../../src/engine/random.js";
+
+const rng = new Rng(3);
+const rand = (shape: number[]): tf.Tensor => tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
+
+/** Runs `f` with the stock wasm kernels and with neurocode's, and returns both results' values. */
+function both(f: () => tf.Tensor): [Float32Array, Float32Array, number[], number[]] {
+  removeFastMatMul();
+  removeFastKernels();
+  const a = f();
+  installFastMatMul();
+  installFastKernels();
+  const b = f();
+  const out: [Float32Array, Float32Array, number[], number[]] = [a.dataSync() as Float32Array, b.dataSync() as Float32Array, a.shape, b.shape];
+  tf.dispose([a, b]);
+  return out;
+}
+
+function expectSame(f: () => tf.Tensor, tol: number): void {
+  const [want, got, ws, gs] = both(f);
+  expect(gs).toEqual(ws);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+beforeAll(async () => {
+  expect(await initBackend()).toBe("wasm");
+});
+
+describe("wasm kernel overrides give the stock kernels' results", () => {
+  it("matMul: transposed, batched, broadcast and shared right operands", () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[7, 5], [5, 3], false, false],
+      [[5, 7], [5, 3], true, false],
+      [[7, 5], [3, 5], false, true],
+      [[5, 7], [3, 5], true, true],
+      [[4, 7, 5], [4, 5, 3], false, false],
+      [[2, 3, 7, 5], [2, 3, 3, 5], false, true],
+      [[2, 3, 5, 7], [2, 3, 5, 3], true, false],
+      [[4, 7, 5], [5, 3], false, false],
+      [[1, 7, 5], [4, 5, 3], false, false],
+      [[2, 1, 7, 5], [2, 3, 5, 3], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const a = rand(sa);
+      const b = rand(sb);
+      expectSame(() => tf.matMul(a, b, ta, tb), 1e-5);
+      tf.dispose([a, b]);
+    }
+  });
+
+  it("transpose: every permutation of a rank-4 tensor, int32 and rank 2", () => {
+    const x = rand([3, 4, 5, 6]);
+    const perms = [[0, 1, 3, 2], [3, 2, 1, 0], [1, 0, 2, 3], [2, 0, 3, 1], [0, 2, 1, 3]];
+    for (const p of perms) expectSame(() => tf.transpose(x, p), 0);
+    const i = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    expect(Array.from(tf.transpose(i).dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+    const big = rand([70, 45]);
+    expectSame(() => tf.transpose(big), 0);
+    tf.dispose([x, i, big]);
+  });
+
+  it("slice (contiguous and strided, int32) and unstack along every axis", () => {
+    const x = rand([4, 5, 6]);
+    expectSame(() => tf.slice(x, [1, 0, 0], [2, -1, -1]), 0);
+    expectSame(() => tf.slice(x, [1, 2, 3], [3, 2, 3]), 0);
+    expectSame(() => tf.slice(x, [0, 0, 5], [-1, -1, 1]), 0);
+    for (const axis of [0, 1, 2]) for (let i = 0; i < x.shape[axis]!; i++) expectSame(() => tf.tidy(() => tf.unstack(x, axis)[i]!), 0);
+    const n = tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32");
+    expect(Array.from(tf.slice(n, [0, 1], [2, 2]).dataSync())).toEqual([2, 3, 5, 6]);
+    tf.dispose([x, n]);
+  });
+
+  it("sum over leading axes (bias gradients) and other axes", () => {
+    const x = rand([6, 5, 4]);
+    expectSame(() => tf.sum(x, 0), 1e-5);
+    expectSame(() => tf.sum(x, [0, 1]), 1e-5);
+    expectSame(() => tf.sum(x, [0, 1], true), 1e-5);
+    expectSame(() => tf.sum(x, 1), 1e-5);
+    expectSame(() => tf.sum(x, -1), 1e-5);
+    expectSame(() => tf.sum(x), 1e-5);
+    x.dispose();
+  });
+});
