@@ -48,6 +48,9 @@ export function setMontage(rec: Recording, montage: Montage, opts: SetMontageOpt
   return { ...rec, channels };
 }
 
+/** Parsed once per process: every file read through `readRecording` may need it. */
+let standard1005: Montage | undefined;
+
 /**
  * Gives EEG channels without a sensor the standard 10-05 position of their
  * label (`standard_1005`, head frame); channels that already have a sensor or
@@ -55,6 +58,7 @@ export function setMontage(rec: Recording, montage: Montage, opts: SetMontageOpt
  */
 export function attachStandardPositions(rec: Recording): Recording {
   if (!rec.channels.some((c) => c.kind === "eeg" && !c.sensor)) return rec;
-  const placed = setMontage(rec, loadMontage("standard_1005"));
+  standard1005 ??= loadMontage("standard_1005");
+  const placed = setMontage(rec, standard1005);
   return { ...rec, channels: rec.channels.map((c, i) => c.sensor ? c : placed.channels[i]!) };
 }

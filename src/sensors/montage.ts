@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, FormatError, ValueError } from "../errors.js";
@@ -92,11 +92,10 @@ export function builtinMontages(): string[] {
 
 /** Loads a bundled montage by name (`standard_1020`, `standard_1005`, `biosemi64`, `easycap-M1`, `GSN-HydroCel-129`, `mgh60`...). */
 export function loadMontage(name: string): Montage {
-  if (!/^[\w.-]+$/.test(name) || !builtinMontages().includes(name)) {
-    throw new ConfigError("montage", `unknown montage "${name}" (bundled: ${builtinMontages().join(", ")})`);
-  }
   const path = join(SENSORS_DIR, `${name}.txt`);
-  return parseMontage(readFileSync(path, "utf8"), path);
+  const m = /^[\w.-]+$/.test(name) && existsSync(path) ? parseMontage(readFileSync(path, "utf8"), path) : null;
+  if (!m || m.labels.length === 0) throw new ConfigError("montage", `unknown montage "${name}" (bundled: ${builtinMontages().join(", ")})`);
+  return m;
 }
 
 function sub(a: Vec3, b: Vec3): Vec3 {
