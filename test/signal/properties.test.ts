@@ -130,6 +130,25 @@ describe("FFT", () => {
   });
 });
 
+describe("FFT at four-step sizes", () => {
+  it("maps a complex exponential to one bin (2^17 and 2^15·5^2)", () => {
+    for (const n of [1 << 17, 819200]) {
+      const re = new Float64Array(n);
+      const im = new Float64Array(n);
+      const k0 = 12345;
+      for (let i = 0; i < n; i++) {
+        const a = (2 * Math.PI * ((k0 * i) % n)) / n;
+        re[i] = Math.cos(a);
+        im[i] = Math.sin(a);
+      }
+      new FftPlan(n).forward(re, im);
+      let e = 0;
+      for (let k = 0; k < n; k++) e = Math.max(e, Math.abs(re[k]! - (k === k0 ? n : 0)), Math.abs(im[k]!));
+      expect(e).toBeLessThan(1e-8);
+    }
+  });
+});
+
 describe("Welch and band power", () => {
   it("a unit sinusoid carries power 1/2 in its band", () => {
     const { freqs, psd } = welch(sinusoids(SF * 30, SF, [[16, 1]]), SF);
