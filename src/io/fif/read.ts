@@ -1,4 +1,5 @@
 import ndarray from "ndarray";
+import { ValueError } from "../../errors.js";
 import { createRecording } from "../../recording/recording.js";
 import { addSeconds } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../../recording/types.js";
@@ -10,7 +11,6 @@ import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
 import type { FifChannel, FifInfo } from "./info.js";
 import { closeFifRaw, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
 import { openFifSource } from "./source.js";
-import { ValueError } from "../../errors.js";
 
 /** What a FIF Recording keeps in `source.header`: the info as read (for the writer), first_samp and the split parts. */
 export interface FifHeader {
@@ -35,7 +35,7 @@ const KIND_BY_FIFF: ReadonlyMap<number, ChannelKind> = new Map([
   [FIFFV_CH.TEMPERATURE, "temperature"],
 ]);
 
-/** T/m */
+/** `FIFF_UNIT_T_M`: the unit of gradiometers. */
 const UNIT_T_M = 201;
 
 /**

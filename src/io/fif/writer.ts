@@ -4,7 +4,7 @@ import { openAtomic, type AtomicFile } from "../atomic.js";
 import { channelData, nChannels, nSamples } from "../../recording/recording.js";
 import type { ChannelKind, Projector, Recording } from "../../recording/types.js";
 import type { WriteOptions } from "../open.js";
-import { FIFF, FIFFB, FIFFC_VERSION, FIFFT, FIFFV_CH, FIFFV_COORD, FIFFV_NEXT_NONE, FIFFV_ROLE_NEXT_FILE, FIFFV_ROLE_PREV_FILE } from "./constants.js";
+import { FIFF, FIFF_UNIT_NAMES, FIFFB, FIFFC_VERSION, FIFFT, FIFFV_CH, FIFFV_COORD, FIFFV_NEXT_NONE, FIFFV_ROLE_NEXT_FILE, FIFFV_ROLE_PREV_FILE } from "./constants.js";
 import { splitNameByNumber } from "./raw.js";
 import { coordFrameForKind, type FifChannel, type FifInfo } from "./info.js";
 import type { FifHeader } from "./read.js";
@@ -42,7 +42,8 @@ const FIFF_KIND: Record<ChannelKind, number> = {
   temperature: FIFFV_CH.TEMPERATURE,
   misc: FIFFV_CH.MISC,
 };
-const FIFF_UNIT: Record<string, number> = { V: 107, T: 112, "T/m": 201, K: 5, Cel: 114, s: 3 };
+/** Unit text → `FIFF_UNIT_*` code (the inverse of the reader's names). */
+const FIFF_UNIT: ReadonlyMap<string, number> = new Map(Object.entries(FIFF_UNIT_NAMES).filter(([, n]) => n !== "").map(([code, n]) => [n, Number(code)]));
 
 /** FIF channel records for a Recording's channels: the file's own when it came from FIF, else made from kind, unit and sensor. */
 function fifChannels(rec: Recording): FifChannel[] {
@@ -62,7 +63,7 @@ function fifChannels(rec: Recording): FifChannel[] {
       cal: 1,
       coilType: c.sensor?.coilType ?? (c.kind === "eeg" ? 1 : 0),
       loc,
-      unit: FIFF_UNIT[c.unit] ?? (c.unit === "" ? 0 : -1),
+      unit: FIFF_UNIT.get(c.unit) ?? (c.unit === "" ? 0 : -1),
       unitMul: 0,
       name: c.name,
       coordFrame: coordFrameForKind(kind),
