@@ -127,7 +127,9 @@ function planChannel(rec: Recording, i: number, format: "edf" | "bdf", spr: numb
   };
   // Codes (stim channels) are stored one to one: physical = digital.
   if (c.kind === "stim" && integral && lo >= dmin && hi <= dmax) {
-    const dimension = c.unit === "V" ? "" : fitLatin1(c.unit, 8, `unit of ${c.name}`, warn, path);
+    // A dimensionless code channel keeps its file's own word for that (BioSemi writes `Boolean`).
+    const own = c.unit === "" && unitToSi(c.origUnit).unit !== "V" ? c.origUnit : c.unit === "V" ? "" : c.unit;
+    const dimension = fitLatin1(own, 8, `unit of ${c.name}`, warn, path);
     return { row, dimension, inv: 1, offset: 0, fields: { ...base, physicalDimension: dimension, physicalMin: String(dmin), physicalMax: String(dmax) } };
   }
   let dimension: string;

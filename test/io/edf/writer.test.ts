@@ -235,7 +235,7 @@ describe("write → read round trip (fast-check)", () => {
     const back = readEdf(p, { onWarning: quiet() });
     const s = channelIndex(src, "Status");
     expect(Array.from(channelData(back, s))).toEqual(Array.from(channelData(src, s)));
-    expect(back.channels[s]!.kind).toBe("stim");
+    expect(back.channels[s]).toEqual({ name: "Status", kind: "stim", unit: "", origUnit: "Boolean" });
     // EEG: BDF to BDF within one 24-bit step.
     const steps = stepOf(p);
     const a = channelData(src, 0);
