@@ -63,6 +63,19 @@ export const RELEASED_TOKENIZER: Readonly<BrainTokenizerConfig> = Object.freeze(
   quantizeOptimizeMethod: "ema",
 });
 
+/**
+ * The small tokenizer neurocode trains and bundles as a demonstration
+ * (`models/brainomni-demo/`): the released architecture at a quarter width,
+ * 16 sources, 4 × 256 codes.
+ */
+export const DEMO_TOKENIZER: Readonly<BrainTokenizerConfig> = Object.freeze({
+  ...RELEASED_TOKENIZER,
+  nFilters: 8,
+  nDim: 64,
+  codebookDim: 64,
+  codebookSize: 256,
+});
+
 const STAGE2_COMMON = { overlapRatio: 0.25, lmDepth: 12, lmDropout: 0.1, maskRatio: 0.5, numQuantizersUsed: 4 } as const;
 
 /** BrainOmni tiny: width 256, 8 heads, 12 blocks (13,475,042 parameters with the tokenizer). */

@@ -157,12 +157,19 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
   }
 }
 
-/** argmin over codewords of the squared Euclidean distance, int32 [M]. */
+/**
+ * argmin over codewords of the squared Euclidean distance, int32 [M]. The
+ * result is rebuilt from host values so that it is not on the gradient tape
+ * (tfjs would otherwise ask `gather` for an integer gradient).
+ */
 function nearest(x: tf.Tensor, embed: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
+  const idx = tf.tidy(() => {
     const dist = tf.add(tf.sub(tf.sum(tf.square(x), 1, true), tf.mul(tf.matMul(x, embed, false, true), 2)), tf.sum(tf.square(embed), 1).expandDims(0));
     return tf.argMin(dist, 1);
   });
+  const host = idx.dataSync() as Int32Array;
+  idx.dispose();
+  return tf.tensor1d(host, "int32");
 }
 
 /** `n` distinct indices in [0, total) (all of them, shuffled, when n ≥ total). */

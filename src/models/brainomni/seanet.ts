@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ELU } from "../../nn/activations.js";
-import { Conv1d, ConvTranspose1d, pad1d } from "../../nn/conv.js";
+import { ShapeError } from "../../errors.js";
+import { Conv1d, ConvTranspose1d } from "../../nn/conv.js";
 import { LSTM } from "../../nn/lstm.js";
 import { Module, Sequential } from "../../nn/module.js";
 
@@ -8,10 +9,13 @@ import { Module, Sequential } from "../../nn/module.js";
  * SEANet encoder and decoder as BrainOmni copies them from Meta's EnCodec
  * (model_utils/{seanet,conv,lstm}.py): non-causal, weight-normed convolutions
  * with reflect padding, residual blocks with a learned 1×1 shortcut, and a
- * 2-layer LSTM with a skip. Tensors are [rows, channels, samples] throughout,
- * the layout PyTorch uses, so module outputs compare directly with the
- * fixtures. Parameter paths match the official state dict
- * (`model.3.conv.conv.weight_g`, `model.10.lstm.weight_ih_l0`, ...).
+ * 2-layer LSTM with a skip. Tensors are [rows, samples, channels] (NLC)
+ * throughout — PyTorch's NCL transposed — because the wasm backend's fast
+ * convolution (XNNPACK Conv2D) and matrix products want channels last and its
+ * transposes are slow. Parameter paths match the official state dict
+ * (`model.3.conv.conv.weight_g`, `model.10.lstm.weight_ih_l0`, ...); the
+ * parameters live in the engine's `Conv1d`/`ConvTranspose1d` (weight norm), only
+ * the arithmetic is done here (see `conv1dNLC`).
  */
 
 /** Holds a layer under the name `conv` / `convtr`, mirroring EnCodec's NormConv wrappers. */
@@ -35,16 +39,92 @@ export function extraPaddingForConv1d(length: number, kernelSize: number, stride
   return idealLength - length;
 }
 
-/** EnCodec `pad1d` in reflect mode: inputs shorter than the pad get zeros on the right first, then trimmed back. */
-function reflectPad(x: tf.Tensor, left: number, right: number): tf.Tensor {
-  const L = x.shape[2]!;
-  const maxPad = Math.max(left, right);
-  if (L > maxPad) return pad1d(x, left, right, "reflect");
+/**
+ * Reflect padding along the time axis of [N, L, C] built from slices and
+ * reversals, so its gradient is exact (tfjs' MirrorPad gradient drops the
+ * reflected part). Inputs shorter than the pad get zeros on the right first,
+ * then trimmed back (EnCodec `pad1d`).
+ */
+export function reflectPadNLC(x: tf.Tensor, left: number, right: number): tf.Tensor {
+  if (left === 0 && right === 0) return x.clone();
   return tf.tidy(() => {
-    const extra = maxPad - L + 1;
-    const xz = pad1d(x, 0, extra, "zeros");
-    const padded = pad1d(xz, left, right, "reflect");
-    return tf.slice(padded, [0, 0, 0], [-1, -1, padded.shape[2]! - extra]);
+    const L = x.shape[1]!;
+    const maxPad = Math.max(left, right);
+    let xs = x;
+    let extra = 0;
+    if (L <= maxPad) {
+      extra = maxPad - L + 1;
+      xs = tf.pad(x, [[0, 0], [0, extra], [0, 0]]);
+    }
+    const Lx = xs.shape[1]!;
+    const parts: tf.Tensor[] = [];
+    if (left) parts.push(tf.reverse(tf.slice(xs, [0, 1, 0], [-1, left, -1]), 1));
+    parts.push(xs);
+    if (right) parts.push(tf.reverse(tf.slice(xs, [0, Lx - 1 - right, 0], [-1, right, -1]), 1));
+    const y = tf.concat(parts, 1);
+    return extra ? tf.slice(y, [0, 0, 0], [-1, y.shape[1]! - extra, -1]) : y;
+  });
+}
+
+/**
+ * Valid 1-D cross-correlation of x [N, L, Cin] with w [Cout, Cin, K] (PyTorch
+ * layout) → [N, Lout, Cout]. In inference it runs the backend's Conv2D
+ * (XNNPACK on wasm). With gradients needed it runs as matrix products the
+ * wasm backend can differentiate (it has no Conv2DBackpropFilter): stride 1 as
+ * one product per tap; stride s with K = m·s by folding s samples into the
+ * channel axis (m products).
+ */
+export function conv1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number, differentiable: boolean): tf.Tensor {
+  const [N, L, C] = x.shape as [number, number, number];
+  const [Cout, , K] = w.shape as [number, number, number];
+  const Lout = Math.floor((L - K) / stride) + 1;
+  return tf.tidy(() => {
+    if (!differentiable) {
+      const y = tf.conv2d(x.reshape([N, 1, L, C]) as tf.Tensor4D, w.transpose([2, 1, 0]).reshape([1, K, C, Cout]) as tf.Tensor4D, [1, stride], "valid");
+      return y.reshape([N, Lout, Cout]);
+    }
+    const wk = w.transpose([2, 1, 0]); // [K, Cin, Cout]
+    if (stride === 1) {
+      let y: tf.Tensor | null = null;
+      for (let k = 0; k < K; k++) {
+        const tap = tf.matMul(tf.slice(x, [0, k, 0], [-1, Lout, -1]).reshape([N * Lout, C]), tf.squeeze(tf.slice(wk, [k, 0, 0], [1, -1, -1]), [0]));
+        y = y ? tf.add(y, tap) : tap;
+      }
+      return y!.reshape([N, Lout, Cout]);
+    }
+    if (K % stride !== 0) throw new ShapeError(`conv kernel ${K} with stride ${stride}`, [`k·${stride}`], [K]);
+    const m = K / stride;
+    const frames = Lout + m - 1;
+    const xf = tf.slice(x, [0, 0, 0], [-1, frames * stride, -1]).reshape([N, frames, stride * C]);
+    let y: tf.Tensor | null = null;
+    for (let j = 0; j < m; j++) {
+      const wj = tf.slice(wk, [j * stride, 0, 0], [stride, -1, -1]).reshape([stride * C, Cout]);
+      const part = tf.matMul(tf.slice(xf, [0, j, 0], [-1, Lout, -1]).reshape([N * Lout, stride * C]), wj);
+      y = y ? tf.add(y, part) : part;
+    }
+    return y!.reshape([N, Lout, Cout]);
+  });
+}
+
+/**
+ * Transposed 1-D convolution of x [N, L, Cin] with w [Cin, Cout, K] (PyTorch
+ * layout), no padding → [N, (L−1)·s + K, Cout], for K = m·s: one product
+ * gives every tap, and the m blocks of s taps are overlap-added with shifts.
+ */
+export function convTranspose1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number): tf.Tensor {
+  const [N, L, Cin] = x.shape as [number, number, number];
+  const [, Cout, K] = w.shape as [number, number, number];
+  if (K % stride !== 0) throw new ShapeError(`transposed conv kernel ${K} with stride ${stride}`, [`k·${stride}`], [K]);
+  const m = K / stride;
+  return tf.tidy(() => {
+    const z = tf.matMul(x.reshape([N * L, Cin]), w.transpose([0, 2, 1]).reshape([Cin, K * Cout])).reshape([N, L, m, stride * Cout]);
+    let y: tf.Tensor | null = null;
+    for (let j = 0; j < m; j++) {
+      const block = tf.squeeze(tf.slice(z, [0, 0, j, 0], [-1, -1, 1, -1]), [2]).reshape([N, L * stride, Cout]);
+      const shifted = tf.pad(block, [[0, 0], [j * stride, (m - 1 - j) * stride], [0, 0]]);
+      y = y ? tf.add(y, shifted) : shifted;
+    }
+    return y!.slice([0, 0, 0], [-1, (L - 1) * stride + K, -1]);
   });
 }
 
@@ -56,15 +136,18 @@ export class SConv1d extends Module {
     this.conv = this.registerModule("conv", new Holder("conv", new Conv1d(inChannels, outChannels, kernelSize, { stride, weightNorm: true })));
   }
 
-  /** @param x [N, in, L] → [N, out, ⌈L / stride⌉] */
+  /** @param x [N, L, in] → [N, ⌈L / stride⌉, out] */
   forward(x: tf.Tensor): tf.Tensor {
+    if (x.rank !== 3 || x.shape[2] !== this.inChannels) throw new ShapeError("SConv1d input", ["N", "L", this.inChannels], x.shape);
     return tf.tidy(() => {
       const k = this.kernelSize;
       const total = k - this.stride;
-      const extra = extraPaddingForConv1d(x.shape[2]!, k, this.stride, total);
+      const extra = extraPaddingForConv1d(x.shape[1]!, k, this.stride, total);
       const right = Math.floor(total / 2);
       const left = total - right;
-      return this.conv.call(reflectPad(x, left, right + extra));
+      const layer = this.conv.inner;
+      const y = conv1dNLC(reflectPadNLC(x, left, right + extra), layer.weight(), this.stride, this.training);
+      return layer.bias ? tf.add(y, layer.bias) : y;
     });
   }
 }
@@ -77,14 +160,17 @@ export class SConvTranspose1d extends Module {
     this.convtr = this.registerModule("convtr", new Holder("convtr", new ConvTranspose1d(inChannels, outChannels, kernelSize, { stride, weightNorm: true })));
   }
 
-  /** @param x [N, in, L] → [N, out, L·stride] */
+  /** @param x [N, L, in] → [N, L·stride, out] */
   forward(x: tf.Tensor): tf.Tensor {
+    if (x.rank !== 3 || x.shape[2] !== this.inChannels) throw new ShapeError("SConvTranspose1d input", ["N", "L", this.inChannels], x.shape);
     return tf.tidy(() => {
-      const y = this.convtr.call(x);
+      const layer = this.convtr.inner;
+      const y0 = convTranspose1dNLC(x, layer.weight(), this.stride);
+      const y = layer.bias ? tf.add(y0, layer.bias) : y0;
       const total = this.kernelSize - this.stride;
       const right = Math.floor(total / 2);
       const left = total - right;
-      return tf.slice(y, [0, 0, left], [-1, -1, y.shape[2]! - left - right]);
+      return tf.slice(y, [0, left, 0], [-1, y.shape[1]! - left - right, -1]);
     });
   }
 }
@@ -109,16 +195,15 @@ export class SLSTM extends Module {
   readonly lstm: LSTM;
   constructor(dim: number, numLayers = 2) {
     super();
-    this.lstm = this.registerModule("lstm", new LSTM(dim, dim, { numLayers }));
+    this.lstm = this.registerModule("lstm", new LSTM(dim, dim, { numLayers, batchFirst: true }));
   }
-  /** @param x [N, C, T] → [N, C, T] */
+  /** @param x [N, T, C] → [N, T, C] */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const seq = x.transpose([2, 0, 1]);
-      const { output, h, c } = this.lstm.call(seq);
+      const { output, h, c } = this.lstm.call(x);
       h.dispose();
       c.dispose();
-      return tf.add(output, seq).transpose([1, 2, 0]);
+      return tf.add(output, x);
     });
   }
 }
@@ -134,7 +219,7 @@ export interface SEANetSizes {
 }
 
 /**
- * SEANet encoder: [N, 1, L] → [N, dimension, L / hop]. Module indices as in
+ * SEANet encoder: [N, L, 1] → [N, L / hop, dimension]. Module indices as in
  * the official `model` Sequential: conv, then per ratio (res block, ELU,
  * strided conv), then SLSTM, ELU, last conv.
  */
@@ -156,7 +241,7 @@ export class SEANetEncoder extends Module {
   }
 }
 
-/** SEANet decoder: [N, dimension, T] → [N, 1, T · hop]; mirror image of the encoder. */
+/** SEANet decoder: [N, T, dimension] → [N, T · hop, 1]; mirror image of the encoder. */
 export class SEANetDecoder extends Module {
   readonly model: Sequential;
   constructor(s: SEANetSizes) {

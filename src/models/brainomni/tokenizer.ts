@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { gatherRows } from "../../engine/gather.js";
 import { ShapeError, ValueError } from "../../errors.js";
 import { normal } from "../../nn/init.js";
 import { Linear } from "../../nn/linear.js";
@@ -74,8 +75,8 @@ export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
     const D = this.cfg.nDim;
     const T = framesPerWindow(this.cfg);
     return tf.tidy(() => {
-      const feat = this.seanetEncoder.call(x.reshape([B * C * N, 1, L])); // [BCN, D, T]
-      const tokens = feat.reshape([B, C, N, D, T]).transpose([0, 2, 4, 1, 3]); // [B, N, T, C, D]
+      const feat = this.seanetEncoder.call(x.reshape([B * C * N, L, 1])); // [BCN, T, D]
+      const tokens = feat.reshape([B, C, N, T, D]).transpose([0, 2, 3, 1, 4]); // [B, N, T, C, D]
       const keys = this.kProj.call(tf.add(tokens, sensorEmb.reshape([B, 1, 1, C, D])));
       const out = this.backwardsolution.call(this.neuros, keys.reshape([B * N * T, C, D]), tokens.reshape([B * N * T, C, D]));
       return out.reshape([B, N, T, this.cfg.nNeuro, D]).transpose([0, 3, 1, 2, 4]);
@@ -105,8 +106,8 @@ export class TokenizerDecoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
       const lat = latents.transpose([0, 2, 3, 1, 4]).reshape([B * N * T, P, D]);
       const q = tf.broadcastTo(sensorEmb.reshape([B, 1, C, D]), [B, N * T, C, D]).reshape([B * N * T, C, D]);
       const per = this.forwardsolution.call(q, lat); // [BNT, C, D]
-      const rows = per.reshape([B, N, T, C, D]).transpose([0, 3, 1, 4, 2]).reshape([B * C * N, D, T]);
-      const y = this.seanetDecoder.call(rows); // [BCN, 1, L]
+      const rows = per.reshape([B, N, T, C, D]).transpose([0, 3, 1, 2, 4]).reshape([B * C * N, T, D]);
+      const y = this.seanetDecoder.call(rows); // [BCN, L, 1]
       return y.reshape([B, C, N, this.cfg.windowLength]);
     });
   }
@@ -278,7 +279,10 @@ export class BrainTokenizer extends Module<[TokenizerBatch], TokenizeOutput> {
       const se = this.sensorEmbed.call(batch.pos, batch.sensorType);
       const permT = tf.tensor1d(draw.perm, "int32");
       const xp = tf.gather(windows, permT, 1);
-      const sp = tf.gather(se, permT, 1);
+      // The sensor embedding needs a gradient: gather rows of [C, B·D] with the backend-safe gradient.
+      const D = se.shape[2]!;
+      const B = se.shape[0]!;
+      const sp = gatherRows(se.transpose([1, 0, 2]).reshape([C, B * D]), permT).reshape([C, B, D]).transpose([1, 0, 2]);
       const m = draw.nMasked;
       const visible = tf.add(tf.slice(xp, [0, m, 0, 0], [-1, C - m, -1, -1]), tf.mul(draw.noise, 0.1));
       const q = this.encodeWindows(visible, tf.slice(sp, [0, m, 0], [-1, C - m, -1]));

@@ -22,8 +22,10 @@ function capture<T>(names: string[], fn: () => T): { result: T; got: Map<string,
   const got = new Map<string, { data: Float32Array; shape: number[] }>();
   const handles = tok.namedModules().filter(([n]) => names.includes(n)).map(([n, m]) =>
     m.registerForwardHook(({ output }) => {
-      const t = output as tf.Tensor;
+      // SEANet runs channels-last [rows, L, C]; the fixtures are PyTorch's [rows, C, L].
+      const t = n.includes(".seanet_") ? tf.transpose(output as tf.Tensor, [0, 2, 1]) : (output as tf.Tensor);
       got.set(n, { data: Float32Array.from(t.dataSync()), shape: [...t.shape] });
+      if (t !== output) t.dispose();
     }),
   );
   try {

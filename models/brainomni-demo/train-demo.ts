@@ -1,0 +1,39 @@
+/**
+ * Trains the small demonstration BrainTokenizer bundled with neurocode.
+ * Run: npx tsx models/brainomni-demo/train-demo.ts [steps] [out.safetensors]
+ * Data: simulated spatially smooth EEG/MEG mixtures (src/models/brainomni/simulate.ts).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../src/engine/backend.js";
+import { manualSeed, rng } from "../../src/engine/random.js";
+import { saveCheckpoint } from "../../src/models/brainomni/checkpoint.js";
+import { DEMO_TOKENIZER } from "../../src/models/brainomni/config.js";
+import { simulateBatch } from "../../src/models/brainomni/simulate.js";
+import { BrainTokenizer } from "../../src/models/brainomni/tokenizer.js";
+import { TokenizerTrainer } from "../../src/models/brainomni/train.js";
+
+const steps = Number(process.argv[2] ?? 300);
+const out = process.argv[3] ?? "models/brainomni-demo/braintokenizer-demo.safetensors";
+await initBackend();
+manualSeed(2026);
+const tok = new BrainTokenizer(DEMO_TOKENIZER);
+const trainer = new TokenizerTrainer(tok, { steps, lr: 2e-3 });
+const kinds = ["eeg", "meg", "mixed"] as const;
+const t0 = Date.now();
+for (let s = 0; s < steps; s++) {
+  const sim = simulateBatch(rng(), { batch: 8, channels: 8 + rng().int(25), samples: 512, kind: kinds[s % 3]! });
+  const x = tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]);
+  const pos = tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]);
+  const sensorType = tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]);
+  const log = trainer.step({ x, pos, sensorType });
+  tf.dispose([x, pos, sensorType]);
+  if (s % 10 === 0 || s === steps - 1) {
+    console.log(`step ${log.step} lr ${log.lr.toExponential(2)} loss ${log.loss.toFixed(4)} pcc ${log.pcc.toFixed(3)} time ${log.timeLoss.toFixed(3)} commit ${log.commitmentLoss.toFixed(4)} usage ${log.codebookUsage.map((u) => u.toFixed(2)).join("/")} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors)`);
+  }
+}
+tok.eval();
+saveCheckpoint(tok, out, {
+  description: "neurocode demonstration BrainTokenizer: trained on simulated signals only; not a scientific model",
+  training: `${steps} steps of TokenizerTrainer (official objective, 25% channel drop), batch 8, 8-32 channels, simulated EEG/MEG/mixed, lr 2e-3, seed 2026`,
+});
+console.log(`saved ${out}`);

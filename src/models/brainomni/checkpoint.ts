@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs";
+import { dirname, extname, join } from "node:path";
+import { ConfigError, FormatError } from "../../errors.js";
+import type { HostTensor, LoadReport } from "../../nn/module.js";
+import { StateDictError } from "../../nn/module.js";
+import { readSafetensors, writeSafetensors } from "../../nn/safetensors.js";
+import { VERSION } from "../../version.js";
+import { isOmniConfig, parseOfficialConfig, toOfficialConfig, type BrainOmniConfig, type BrainTokenizerConfig } from "./config.js";
+import { toNeurocodeLayout, withoutPrefix } from "./names.js";
+import { BrainOmni, FAITHFUL_QUIRKS, type OmniQuirks } from "./omni.js";
+import { EuclideanCodebook } from "./quantizer.js";
+import { BrainTokenizer } from "./tokenizer.js";
+
+/** A checkpoint read from disk: its config and its state dict in neurocode layout. */
+export interface BrainOmniCheckpoint {
+  config: BrainTokenizerConfig | BrainOmniConfig;
+  stateDict: Map<string, HostTensor>;
+  /** Free-form `__metadata__` of a safetensors file (empty for `.pt`). */
+  metadata: Record<string, string>;
+}
+
+/** Reader of PyTorch `.pt` state dicts, supplied by the engine (`nn/checkpoint.ts`) once available. */
+export type PtReader = (path: string) => Map<string, HostTensor>;
+
+/**
+ * Reads a BrainTokenizer or BrainOmni checkpoint.
+ * - `.safetensors`: the config is `__metadata__.config` (official snake_case JSON),
+ *   or a `model_cfg.json` beside the file.
+ * - `.pt` (the released files): read with `ptReader`; the config comes from the
+ *   `model_cfg.json` the release keeps beside each weights file.
+ */
+export function readCheckpoint(path: string, ptReader?: PtReader): BrainOmniCheckpoint {
+  const ext = extname(path).toLowerCase();
+  let sd: Map<string, HostTensor>;
+  let metadata: Record<string, string> = {};
+  if (ext === ".pt" || ext === ".pth" || ext === ".bin") {
+    if (!ptReader) throw new ConfigError("checkpoint", `${path}: reading PyTorch files needs the engine's .pt reader`);
+    sd = ptReader(path);
+  } else {
+    const file = readSafetensors(path);
+    metadata = file.metadata;
+    sd = new Map(file.tensors.map((t) => [t.name, t.read()]));
+  }
+  let cfgJson = metadata.config;
+  if (!cfgJson) {
+    const side = join(dirname(path), "model_cfg.json");
+    if (!existsSync(side)) throw new FormatError({ path, field: "__metadata__.config" }, "no config in the file and no model_cfg.json beside it");
+    cfgJson = readFileSync(side, "utf8");
+  }
+  return { config: parseOfficialConfig(cfgJson, `${path}:config`), stateDict: toNeurocodeLayout(sd), metadata };
+}
+
+/** State-dict entries a checkpoint may omit (the official loader uses strict=False). */
+const OPTIONAL = [/rope_embedding_layer\.(freqs|rotate)$/, /\._codebook\.(embed_avg|cluster_size|inited)$/];
+
+/**
+ * Loads a state dict by official names: unexpected or mis-shaped tensors
+ * throw a `StateDictError` listing every name; only deterministic buffers
+ * and EMA training statistics may be missing. A codebook whose `inited` flag
+ * is missing is marked initialised when its `embed` was loaded (upstream
+ * would instead overwrite it by k-means on the first batch).
+ */
+function loadInto(model: BrainTokenizer | BrainOmni, sd: Map<string, HostTensor>): LoadReport {
+  const report = model.loadStateDict(sd, { strict: false });
+  const missing = report.missing.filter((n) => !OPTIONAL.some((r) => r.test(n)));
+  if (missing.length || report.unexpected.length || report.mismatched.length) {
+    throw new StateDictError({ missing, unexpected: report.unexpected, mismatched: report.mismatched });
+  }
+  for (const n of report.missing) {
+    if (!n.endsWith("._codebook.inited") || !sd.has(n.replace(/inited$/, "embed"))) continue;
+    const cb = model.namedModules().find(([name]) => `${name}.inited` === n)?.[1];
+    if (cb instanceof EuclideanCodebook) tf.tidy(() => cb.inited.assign(tf.ones([1])));
+  }
+  return report;
+}
+
+/** Builds a BrainTokenizer (eval mode) from a tokenizer or BrainOmni checkpoint. */
+export function loadTokenizer(path: string, ptReader?: PtReader): BrainTokenizer {
+  const ck = readCheckpoint(path, ptReader);
+  const model = new BrainTokenizer(ck.config);
+  const sd = isOmniConfig(ck.config) && [...ck.stateDict.keys()].some((k) => k.startsWith("tokenizer.")) ? withoutPrefix(ck.stateDict, "tokenizer.") : ck.stateDict;
+  try {
+    loadInto(model, sd);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model.eval();
+}
+
+/** Builds a BrainOmni model (eval mode) from a stage-2 checkpoint. */
+export function loadOmni(path: string, quirks: OmniQuirks = FAITHFUL_QUIRKS, ptReader?: PtReader): BrainOmni {
+  const ck = readCheckpoint(path, ptReader);
+  if (!isOmniConfig(ck.config)) throw new ConfigError("checkpoint", `${path} holds a tokenizer only (no lm_dim in its config)`);
+  const model = new BrainOmni(ck.config, quirks);
+  try {
+    loadInto(model, ck.stateDict);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model.eval();
+}
+
+/**
+ * Saves a model as neurocode safetensors: official tensor names, config in
+ * `__metadata__.config` (official snake_case keys), plus model kind, neurocode
+ * version and any extra metadata (e.g. how it was trained). Written atomically.
+ */
+export function saveCheckpoint(model: BrainTokenizer | BrainOmni, path: string, extra: Record<string, string> = {}): void {
+  const kind = model instanceof BrainOmni ? "brainomni" : "braintokenizer";
+  writeSafetensors(path, model.stateDict(), { ...extra, model: kind, config: JSON.stringify(toOfficialConfig(model.cfg)), neurocode_version: VERSION });
+}
