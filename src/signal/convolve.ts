@@ -11,17 +11,11 @@ import { fftPlan } from "./fft.js";
 import type { FloatArray } from "./types.js";
 
 /**
- * MNE's `reflect_limited` padding: odd reflection about the edge samples
- * (`2·x[0] − x[k]`), with zeros once the reflection runs out of signal.
+ * MNE's `reflect_limited` padding (`_smart_pad`) into `out`
+ * (`nLeft + x.length + nRight` samples): odd reflection about the edge
+ * samples (`2·x[0] − x[k]`), with zeros once the reflection runs out of signal.
  */
-export function reflectLimitedPad(x: ArrayLike<number>, nLeft: number, nRight: number): Float64Array {
-  const n = x.length;
-  const out = new Float64Array(nLeft + n + nRight);
-  fillReflectLimited(out, x, nLeft, nRight);
-  return out;
-}
-
-function fillReflectLimited(out: Float64Array, x: ArrayLike<number>, nLeft: number, nRight: number): void {
+export function fillReflectLimited(out: Float64Array, x: ArrayLike<number>, nLeft: number, nRight: number): void {
   const n = x.length;
   const x0 = x[0]!;
   const xl = x[n - 1]!;

@@ -22,17 +22,6 @@ interface Stage {
 
 const MAX_DIRECT_PRIME = 13;
 
-/** Lengths from which the cache-friendly four-step transform beats one Stockham pass over all of memory. */
-const FOUR_STEP_MIN = 1 << 17;
-
-/** n = n1·n2 with n1 ≤ n2 as close to √n as the fast factors allow. */
-function balancedSplit(n: number): [number, number] | null {
-  for (let n1 = Math.floor(Math.sqrt(n)); n1 >= 64; n1--) {
-    if (n % n1 === 0 && factorize(n1) && factorize(n / n1)) return [n1, n / n1];
-  }
-  return null;
-}
-
 function factorize(n: number): number[] | null {
   const f: number[] = [];
   let m = n;
@@ -59,27 +48,13 @@ export class FftPlan {
   private readonly stages: Stage[] = [];
   private readonly bufRe: Float64Array;
   private readonly bufIm: Float64Array;
-  private readonly fourStep: { n1: number; n2: number; p1: FftPlan; p2: FftPlan; twRe: Float64Array; twIm: Float64Array; mRe: Float64Array; mIm: Float64Array; cRe: Float64Array; cIm: Float64Array } | null = null;
   private readonly bluestein: { m: FftPlan; chirpRe: Float64Array; chirpIm: Float64Array; kernRe: Float64Array; kernIm: Float64Array; aRe: Float64Array; aIm: Float64Array } | null = null;
 
   constructor(n: number) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`FFT length must be a positive integer, got ${n}`);
     this.n = n;
     const factors = factorize(n);
-    const split = factors && n >= FOUR_STEP_MIN ? balancedSplit(n) : null;
-    if (split) {
-      // Four-step FFT: the sub-transforms fit in cache, the strided passes touch each element twice.
-      const [n1, n2] = split;
-      const twRe = new Float64Array(n);
-      const twIm = new Float64Array(n);
-      for (let m = 0; m < n; m++) {
-        twRe[m] = Math.cos((-2 * Math.PI * m) / n);
-        twIm[m] = Math.sin((-2 * Math.PI * m) / n);
-      }
-      this.fourStep = { n1, n2, p1: new FftPlan(n1), p2: new FftPlan(n2), twRe, twIm, mRe: new Float64Array(n), mIm: new Float64Array(n), cRe: new Float64Array(n1), cIm: new Float64Array(n1) };
-      this.bufRe = new Float64Array(0);
-      this.bufIm = new Float64Array(0);
-    } else if (factors) {
+    if (factors) {
       let s = 1;
       let cur = n;
       for (const r of factors) {
@@ -129,8 +104,7 @@ export class FftPlan {
   /** In-place forward transform. */
   forward(re: Float64Array, im: Float64Array): void {
     if (re.length < this.n || im.length < this.n) throw new RangeError(`FFT buffers shorter than ${this.n}`);
-    if (this.fourStep) this.runFourStep(re, im);
-    else if (this.bluestein) this.runBluestein(re, im);
+    if (this.bluestein) this.runBluestein(re, im);
     else this.runStockham(re, im);
   }
 
@@ -177,35 +151,6 @@ export class FftPlan {
     if (xr !== re) {
       re.set(xr.subarray(0, this.n));
       im.set(xi.subarray(0, this.n));
-    }
-  }
-
-  private runFourStep(re: Float64Array, im: Float64Array): void {
-    const { n1, n2, p1, p2, twRe, twIm, mRe, mIm, cRe, cIm } = this.fourStep!;
-    // X[k1 + n1·k2] = Σ_{n2} ω_N^{n2·k1} (Σ_{n1} x[n2 + N2·n1] ω_{N1}^{n1·k1}) ω_{N2}^{n2·k2}
-    for (let c = 0; c < n2; c++) {
-      for (let r = 0; r < n1; r++) {
-        cRe[r] = re[c + n2 * r]!;
-        cIm[r] = im[c + n2 * r]!;
-      }
-      p1.forward(cRe, cIm);
-      for (let k = 0; k < n1; k++) {
-        const wr = twRe[c * k]!;
-        const wi = twIm[c * k]!;
-        const a = cRe[k]!;
-        const b = cIm[k]!;
-        mRe[k * n2 + c] = a * wr - b * wi;
-        mIm[k * n2 + c] = a * wi + b * wr;
-      }
-    }
-    for (let k = 0; k < n1; k++) {
-      const rowRe = mRe.subarray(k * n2, (k + 1) * n2);
-      const rowIm = mIm.subarray(k * n2, (k + 1) * n2);
-      p2.forward(rowRe, rowIm);
-      for (let j = 0; j < n2; j++) {
-        re[k + n1 * j] = rowRe[j]!;
-        im[k + n1 * j] = rowIm[j]!;
-      }
     }
   }
 

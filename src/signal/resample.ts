@@ -12,7 +12,7 @@
  *   newer MNE.
  */
 import { ConfigError, ShapeError, ValueError } from "../errors.js";
-import { reflectLimitedPad } from "./convolve.js";
+import { fillReflectLimited } from "./convolve.js";
 import { fftPlan } from "./fft.js";
 import { firwinLowpass, kaiserWindow } from "./tapers.js";
 import type { FloatArray } from "./types.js";
@@ -79,8 +79,8 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
   const kMax = Math.min(half, newHalf);
   for (let c = 0; c < rows.length; c += 2) {
     const two = c + 1 < rows.length;
-    re.set(reflectLimitedPad(rows[c]!, npads[0], npads[1]));
-    if (two) im.set(reflectLimitedPad(rows[c + 1]!, npads[0], npads[1]));
+    fillReflectLimited(re, rows[c]!, npads[0], npads[1]);
+    if (two) fillReflectLimited(im, rows[c + 1]!, npads[0], npads[1]);
     else im.fill(0);
     fwd.forward(re, im);
     yr.fill(0);

@@ -130,7 +130,7 @@ describe("FFT", () => {
   });
 });
 
-describe("FFT at four-step sizes", () => {
+describe("FFT at large mixed-radix sizes", () => {
   it("maps a complex exponential to one bin (2^17 and 2^15·5^2)", () => {
     for (const n of [1 << 17, 819200]) {
       const re = new Float64Array(n);
