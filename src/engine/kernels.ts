@@ -10,6 +10,11 @@ import * as tf from "@tensorflow/tfjs";
  *   axis stays innermost.
  * - Slice and Unpack: the stock kernels copy the whole input out of the wasm
  *   heap (readSync) before slicing; these copy only the slice, heap to heap.
+ * - Identity: the stock kernel copies; tfjs clones every tensor it saves for
+ *   the backward pass, so a training step made hundreds of copies. tfjs
+ *   tensors are immutable, so sharing the data (as Reshape does) is safe.
+ * - SplitV: per piece, copy only that piece (the stock path copies the input
+ *   out of the heap for each piece).
  * - Sum over leading axes (every bias gradient: [rows, out] → [out]): the stock
  *   kernel transposes the input first; a product with a ones row on the XNNPACK
  *   path is >100x faster.
@@ -20,6 +25,7 @@ type Info = tf.TensorInfo;
 type Heap = Float32Array | Int32Array | Uint8Array;
 
 interface WasmHeapBackend {
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(t: Info): Heap;
   disposeData(dataId: object): boolean;
@@ -134,6 +140,30 @@ function fastUnpack(args: KernelArgs): Info[] {
   return outs;
 }
 
+function aliasIdentity(args: KernelArgs): Info {
+  const { x } = args.inputs as { x: Info };
+  (args.backend as unknown as WasmHeapBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function fastSplitV(args: KernelArgs): Info[] {
+  const { x } = args.inputs as { x: Info };
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  if (x.dtype === "string") return originals.get("SplitV")!.kernelFunc(args) as Info[];
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const st = stridesOf(x.shape);
+  let start = 0;
+  return sizes.map((size) => {
+    const shape = x.shape.map((d, i) => (i === ax ? size : d));
+    const out = backend.makeOutput(shape, x.dtype);
+    if (shape.every((d) => d > 0)) copyStrided(backend.typedArrayFromHeap(x), start * st[ax]!, shape, st, backend.typedArrayFromHeap(out));
+    start += size;
+    return out;
+  });
+}
+
 function fastSum(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -156,13 +186,15 @@ function fastSum(args: KernelArgs): Info {
   return out;
 }
 
-/** Registers the fast Transpose, Sum, Slice and Unpack kernels on the wasm backend (idempotent). */
+/** Registers the kernels above on the wasm backend (idempotent). */
 export function installFastKernels(): void {
   const kernels: [string, tf.KernelFunc][] = [
     ["Transpose", fastTranspose],
     ["Sum", fastSum],
     ["Slice", fastSlice],
     ["Unpack", fastUnpack as unknown as tf.KernelFunc],
+    ["SplitV", fastSplitV as unknown as tf.KernelFunc],
+    ["Identity", aliasIdentity],
   ];
   for (const [name, fn] of kernels) {
     if (originals.has(name)) continue;

@@ -77,6 +77,20 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     tf.dispose([x, n]);
   });
 
+  it("split into equal and uneven pieces along any axis; clone shares data but stays independent", () => {
+    const x = rand([4, 6, 3]);
+    for (const axis of [0, 1, 2]) {
+      const n = x.shape[axis]!;
+      for (let i = 0; i < n; i++) expectSame(() => tf.tidy(() => tf.split(x, n, axis)[i]!), 0);
+    }
+    for (let i = 0; i < 3; i++) expectSame(() => tf.tidy(() => tf.split(x, [1, 3, 2], 1)[i]!), 0);
+    const c = x.clone();
+    x.dispose();
+    expect(c.shape).toEqual([4, 6, 3]);
+    expect(c.dataSync().length).toBe(72);
+    c.dispose();
+  });
+
   it("sum over leading axes (bias gradients) and other axes", () => {
     const x = rand([6, 5, 4]);
     expectSame(() => tf.sum(x, 0), 1e-5);
