@@ -198,10 +198,21 @@ export function sosfiltZi(sos: Sos): Float64Array[] {
  * `x` and `y` may be the same array.
  */
 export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Float64Array(x.length), zi?: Float64Array[]): FloatArray {
+  cascade(sos, x, y, zi, false);
+  return y;
+}
+
+/**
+ * The cascade over `x` forwards, or backwards in time when `reverse` (which
+ * is filtering the reversed signal and reversing the result, without copies).
+ */
+function cascade(sos: Sos, x: ArrayLike<number>, y: FloatArray, zi: Float64Array[] | undefined, reverse: boolean): void {
   const ns = checkSos(sos);
   const z = zi ?? sos.map(() => new Float64Array(2));
   if (z.length !== ns) throw new ShapeError("zi", [ns, 2], [z.length, 2]);
   const n = x.length;
+  const first = reverse ? n - 1 : 0;
+  const step = reverse ? -1 : 1;
   // Section by section over the whole signal: the state stays in registers.
   let src: ArrayLike<number> = x;
   for (let s = 0; s < ns; s++) {
@@ -209,7 +220,7 @@ export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Floa
     const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
     let z0 = z[s]![0]!;
     let z1 = z[s]![1]!;
-    for (let i = 0; i < n; i++) {
+    for (let k = 0, i = first; k < n; k++, i += step) {
       const v = src[i]!;
       const out = b0 * v + z0;
       z0 = b1 * v - a1 * out + z1;
@@ -220,7 +231,6 @@ export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Floa
     z[s]![1] = z1;
     src = y;
   }
-  return y;
 }
 
 export interface SosfiltfiltOptions {
@@ -271,10 +281,8 @@ export function sosfiltfilt(sos: Sos, x: ArrayLike<number>, opts: SosfiltfiltOpt
   }
   const zi = sosfiltZi(sos);
   const scaled = (v: number) => zi.map((z) => Float64Array.from([z[0]! * v, z[1]! * v]));
-  sosfilt(sos, ext, ext, scaled(ext[0]!));
-  ext.reverse();
-  sosfilt(sos, ext, ext, scaled(ext[0]!));
-  ext.reverse();
+  cascade(sos, ext, ext, scaled(ext[0]!), false);
+  cascade(sos, ext, ext, scaled(ext[ext.length - 1]!), true);
   for (let i = 0; i < n; i++) y[i] = ext[edge + i]!;
   return y;
 }
