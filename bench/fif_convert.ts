@@ -4,10 +4,14 @@
  * of the same file, on a 376-channel, 2-minute Neuromag-geometry raw FIF
  * (~110 MB of float32 buffers) generated with MNE from neuromag_raw.fif's info.
  *
- *   npm run build && npx tsx bench/fif_convert.ts [repeats=5]
+ *   npm run build && npx tsx bench/fif_convert.ts [--runs 5] [--hugepages]
  *
- * Prints each run and the medians. The machine is shared (2 cores), so
- * timings are noisy: compare medians from one run of this script.
+ * Wall and CPU (user + system) times per run and their medians. Also timed:
+ * the CLI's start-up alone (`neurocode --version`) and the same conversion
+ * inside one node process after its imports (what the FIF reader and the
+ * .npy writer cost). `--hugepages` runs every process with
+ * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge pages for large
+ * allocations). The machine is shared (2 cores): compare medians of one run.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -19,7 +23,9 @@ const INPUT = join(DATA, "neuromag_2min_raw.fif");
 const SOURCE = resolve(ROOT, "..", "shared", "data", "generated", "neuromag_raw.fif");
 const PYTHON = "/usr/bin/python3";
 const OUT = join(DATA, "fif_convert_out.npy");
-const repeats = Number(process.argv[2] ?? 5);
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf("--runs") + 1] ?? 5) || 5;
+const env = args.includes("--hugepages") ? { ...process.env, GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" } : process.env;
 
 const GENERATE = `
 import sys, mne, numpy as np
@@ -35,13 +41,28 @@ for kind, idx in mne.io.pick.channel_indices_by_type(info).items():
 mne.io.RawArray(data, info, verbose=False).save(sys.argv[2], overwrite=True, verbose=False)
 `;
 
+// Timed inside Python, as the issue asks: wall and CPU of read_raw_fif(preload=True) + np.save (float32, like neurocode's output).
 const MNE = `
 import sys, time, mne, numpy as np
-t0 = time.perf_counter()
+w, c = time.perf_counter(), time.process_time()
 raw = mne.io.read_raw_fif(sys.argv[1], preload=True, verbose=False)
 np.save(sys.argv[2], raw.get_data().astype(np.float32))
-print(time.perf_counter() - t0)
+print(time.perf_counter() - w, time.process_time() - c)
 `;
+
+// The same conversion inside one node process after the imports.
+const INPROC = `
+const { readRecording, writeRecording } = await import(${JSON.stringify(join(ROOT, "dist", "io", "open.js"))});
+const w = performance.now(), c = process.cpuUsage();
+writeRecording(process.argv[1], readRecording(process.argv[2]));
+const u = process.cpuUsage(c);
+console.log((performance.now() - w) / 1000, (u.user + u.system) / 1e6);
+`;
+
+interface Time {
+  wall: number;
+  cpu: number;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,12 +70,17 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function timeProcess(cmd: string, args: string[]): number {
-  const t = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  const dt = (performance.now() - t) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-  return dt;
+/** Wall and CPU time of a whole process, from GNU time. */
+function timeProcess(cmd: string, argv: string[]): Time {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", cmd, ...argv], { env, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed: ${r.stderr}`);
+  const [wall, user, sys] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  return { wall: wall!, cpu: user! + sys! };
+}
+
+function timeInside(cmd: string, argv: string[]): Time {
+  const [wall, cpu] = execFileSync(cmd, argv, { env, encoding: "utf8" }).trim().split(/\s+/).map(Number);
+  return { wall: wall!, cpu: cpu! };
 }
 
 mkdirSync(DATA, { recursive: true });
@@ -64,22 +90,26 @@ if (!existsSync(INPUT)) {
 }
 const cli = join(ROOT, "dist", "cli", "main.js");
 if (!existsSync(cli)) throw new Error("dist/cli/main.js missing: run npm run build first");
-console.log(`input ${INPUT} (${(statSync(INPUT).size / 1e6).toFixed(1)} MB), ${repeats} repeats`);
+console.log(`input ${INPUT} (${(statSync(INPUT).size / 1e6).toFixed(1)} MB), ${runs} runs${env.GLIBC_TUNABLES ? ", GLIBC_TUNABLES=glibc.malloc.hugetlb=1" : ""}`);
 
-const ours: number[] = [];
-const startup: number[] = [];
-const mne: number[] = [];
-const cp: number[] = [];
-for (let i = 0; i < repeats; i++) {
-  ours.push(timeProcess("node", [cli, "convert", INPUT, OUT]));
-  startup.push(timeProcess("node", [cli, "--version"]));
-  const py = spawnSync(PYTHON, ["-c", MNE, INPUT, OUT], { encoding: "utf8" });
-  if (py.status !== 0) throw new Error(py.stderr);
-  mne.push(Number(py.stdout.trim()));
-  cp.push(timeProcess("cp", [INPUT, OUT]));
-  console.log(`run ${i + 1}: neurocode convert ${ours[i]!.toFixed(2)} s (CLI startup alone ${startup[i]!.toFixed(2)} s), MNE ${mne[i]!.toFixed(2)} s, cp ${cp[i]!.toFixed(2)} s`);
+const rows: Record<string, Time[]> = { "neurocode convert (whole process)": [], "  of which CLI start-up (neurocode --version)": [], "  read + write in one process, after imports": [], "MNE read_raw_fif(preload) + np.save (in Python)": [], "cp": [] };
+const keys = Object.keys(rows);
+for (let i = 0; i < runs; i++) {
+  const t = [
+    timeProcess("node", [cli, "convert", INPUT, OUT]),
+    timeProcess("node", [cli, "--version"]),
+    timeInside("node", ["--input-type=module", "-e", INPROC, OUT, INPUT]),
+    timeInside(PYTHON, ["-c", MNE, INPUT, OUT]),
+    timeProcess("cp", [INPUT, OUT]),
+  ];
+  t.forEach((x, k) => rows[keys[k]!]!.push(x));
+  console.log(`run ${i + 1}: ${t.map((x, k) => `${keys[k]!.trim().split(" (")[0]} ${x.wall.toFixed(2)}/${x.cpu.toFixed(2)} s`).join(", ")}`);
 }
 rmSync(OUT, { force: true });
-const o = median(ours), s = median(startup), m = median(mne), c = median(cp);
-console.log(`median: neurocode convert ${o.toFixed(2)} s (startup ${s.toFixed(2)} s), MNE read_raw_fif+np.save ${m.toFixed(2)} s, cp ${c.toFixed(2)} s`);
-console.log(`MNE / neurocode = ${(m / o).toFixed(2)}x (goal >= 3x); neurocode / cp = ${(o / c).toFixed(2)}x (goal <= 2x)`);
+const med = (k: string, f: keyof Time) => median(rows[k]!.map((x) => x[f]));
+console.log("\n| | wall (median) | CPU (median) |\n|---|---:|---:|");
+for (const k of keys) console.log(`| ${k} | ${med(k, "wall").toFixed(2)} s | ${med(k, "cpu").toFixed(2)} s |`);
+const [conv, , inproc, mne, cp] = keys;
+for (const f of ["wall", "cpu"] as const) {
+  console.log(`${f}: MNE / neurocode convert = ${(med(mne!, f) / med(conv!, f)).toFixed(2)}x (goal >= 3x), in-process ${(med(mne!, f) / med(inproc!, f)).toFixed(2)}x; neurocode convert / cp = ${(med(conv!, f) / med(cp!, f)).toFixed(2)}x (goal <= 2x), in-process ${(med(inproc!, f) / med(cp!, f)).toFixed(2)}x`);
+}
