@@ -139,6 +139,10 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
   }
   let chunk: Uint8Array | null = null;
   let timeline: EdfTimeline | null = null;
+  const span = annotationSpan(header, annotationSignals);
+  const spanBytes = span ? span.hi - span.lo : 0;
+  // A read of all records keeps each record's annotation bytes on the way, so the timeline needs no second pass over the file.
+  let collected: Uint8Array | null = null;
 
   const openFd = (): number => {
     if (fd === null) throw new ValueError(`${path}: the EDF file is closed`);
@@ -196,7 +200,15 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
         // Stim channels carry codes: digital values as they are (MNE: cal 1, offset 0).
         return isStim(s.label) ? [1, 0] : [s.gain * u, s.offset];
       });
+      const collect = span !== null && timeline === null && r0 === 0 && r1 === nRecords;
+      if (collect) collected = new Uint8Array(nRecords * spanBytes);
       forEachChunk(r0, r1, (buf, first, count) => {
+        if (collect) {
+          for (let r = first; r < first + count; r++) {
+            const at = (r - first) * recordBytes;
+            collected!.set(buf.subarray(at + span.lo, at + span.hi), r * spanBytes);
+          }
+        }
         const i16 = bytesPerSample === 2 ? new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1) : null;
         for (let k = 0; k < sel.length; k++) {
           const sig = sel[k]!;
@@ -251,7 +263,14 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
       return out;
     },
     timeline() {
-      timeline ??= readTimeline(openFd(), path, header, annotationSignals, warn);
+      if (timeline) return timeline;
+      const kept = collected;
+      let one: Uint8Array | null = null;
+      const spanOf = kept
+        ? (r: number) => kept.subarray(r * spanBytes, (r + 1) * spanBytes)
+        : (r: number) => readExact(openFd(), path, headerBytes + r * recordBytes + span!.lo, spanBytes, `records[${r}].annotations`, (one ??= new Uint8Array(spanBytes)));
+      timeline = readTimeline(path, header, annotationSignals, warn, spanOf);
+      collected = null;
       return timeline;
     },
     startTime() {
@@ -273,36 +292,44 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
   return file;
 }
 
+/** Where the annotation signals sit in a record: the byte range `[lo, hi)` covering all of them, or null when there are none. */
+function annotationSpan(header: EdfHeader, annSignals: number[]): { lo: number; hi: number } | null {
+  if (annSignals.length === 0) return null;
+  const { signals, signalOffsets, bytesPerSample } = header;
+  return {
+    lo: Math.min(...annSignals.map((i) => signalOffsets[i]!)),
+    hi: Math.max(...annSignals.map((i) => signalOffsets[i]! + signals[i]!.samplesPerRecord * bytesPerSample)),
+  };
+}
+
 /**
- * Reads every record's annotation bytes (positioned reads of just that part
- * of each record), parses the TALs, and derives record time stamps, runs of
- * contiguous records and annotations relative to the first sample.
+ * Parses the TALs of every record (`spanOf(r)` gives record r's annotation
+ * bytes, `[lo, hi)` of `annotationSpan`) and derives record time stamps, runs
+ * of contiguous records and annotations relative to the first sample.
  */
-function readTimeline(fd: number, path: string, header: EdfHeader, annSignals: number[], warn: WarningHandler): EdfTimeline {
-  const { nRecords, recordBytes, headerBytes, signals, bytesPerSample, signalOffsets } = header;
+function readTimeline(path: string, header: EdfHeader, annSignals: number[], warn: WarningHandler, spanOf: (r: number) => Uint8Array): EdfTimeline {
+  const { nRecords, signals, bytesPerSample, signalOffsets } = header;
   const zero: Decimal = { n: 0n, scale: 0 };
   const duration = parseDecimal(header.recordDurationText) ?? decimalOf(header.recordDuration);
   const stamps: (Decimal | null)[] = new Array<Decimal | null>(nRecords).fill(null);
   const raw: { onset: Decimal; duration: number | null; description: string }[] = [];
-  if (annSignals.length > 0 && nRecords > 0) {
-    const lo = Math.min(...annSignals.map((i) => signalOffsets[i]!));
-    const hi = Math.max(...annSignals.map((i) => signalOffsets[i]! + signals[i]!.samplesPerRecord * bytesPerSample));
-    const buf = new Uint8Array(hi - lo);
+  const span = annotationSpan(header, annSignals);
+  if (span && nRecords > 0) {
     for (let r = 0; r < nRecords; r++) {
-      readExact(fd, path, headerBytes + r * recordBytes + lo, hi - lo, `records[${r}].annotations`, buf);
+      const buf = spanOf(r);
       annSignals.forEach((sig, k) => {
-        const start = signalOffsets[sig]! - lo;
+        const start = signalOffsets[sig]! - span.lo;
         const tals = parseTals(buf.subarray(start, start + signals[sig]!.samplesPerRecord * bytesPerSample), warn, path);
         tals.forEach((tal, t) => {
-          let texts = tal.texts;
-          // The first TAL of a record in the first annotation signal is its time stamp.
-          if (k === 0 && t === 0 && texts[0] === "" && Number.isFinite(decimalToNumber(tal.onset))) {
-            stamps[r] = tal.onset;
-            texts = texts.slice(1);
-          }
           if (!Number.isFinite(decimalToNumber(tal.onset)) || (tal.duration !== null && !Number.isFinite(tal.duration))) {
             warn({ code: "edf.tal-invalid", message: `record ${r}: TAL onset/duration out of range skipped`, path });
             return;
+          }
+          let texts = tal.texts;
+          // The first TAL of a record in the first annotation signal is its time stamp.
+          if (k === 0 && t === 0 && texts[0] === "") {
+            stamps[r] = tal.onset;
+            texts = texts.slice(1);
           }
           for (const description of texts) if (description !== "") raw.push({ onset: tal.onset, duration: tal.duration, description });
         });
@@ -319,7 +346,8 @@ function readTimeline(fd: number, path: string, header: EdfHeader, annSignals: n
   let mismatchReported = false;
   for (let r = 0; r < nRecords; r++) {
     const stamp = stamps[r] ?? expected;
-    const jump = decimalToNumber(subDecimal(stamp, expected));
+    const diff = subDecimal(stamp, expected);
+    const jump = diff.n === 0n ? 0 : decimalToNumber(diff);
     const last = recordRuns[recordRuns.length - 1];
     if (!last || (header.discontinuous && jump > GAP_TOLERANCE_S)) {
       recordRuns.push({ firstRecord: r, nRecords: 1, onset: decimalToNumber(subDecimal(stamp, first)) });

@@ -135,7 +135,7 @@ describe("corrupted and truncated files (fast-check)", () => {
     // Both outcomes occur (the mutations are neither all harmless nor all fatal), and quickly.
     expect(seen.ok).toBeGreaterThan(300);
     expect(seen["format-error"]).toBeGreaterThan(300);
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(Date.now() - t0).toBeLessThan(50_000);
   });
 
   it("every prefix of a small file is a correct (shorter) read or a FormatError", () => {
