@@ -23,10 +23,16 @@ let chosen: Promise<BackendName> | null = null;
  * stderr. Later calls return the same promise.
  */
 export function initBackend(): Promise<BackendName> {
-  chosen ??= selectBackend().then((name) => {
-    process.stderr.write(`neurocode: tensor backend ${name}\n`);
-    return name;
-  });
+  chosen ??= selectBackend().then(
+    (name) => {
+      process.stderr.write(`neurocode: tensor backend ${name}\n`);
+      return name;
+    },
+    (e: unknown) => {
+      chosen = null; // a bad NEUROCODE_BACKEND can be corrected and retried
+      throw e;
+    },
+  );
   return chosen;
 }
 

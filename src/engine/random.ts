@@ -4,6 +4,12 @@
  * in JS, passes BigCrush); the seed is expanded with splitmix32 so nearby
  * seeds give unrelated streams. Same seed → same numbers on every platform.
  */
+/** A snapshot of an `Rng`: its four state words and the cached normal deviate. */
+export interface RngState {
+  s: [number, number, number, number];
+  spare: number | null;
+}
+
 export class Rng {
   private s0 = 0;
   private s1 = 0;
@@ -31,6 +37,17 @@ export class Rng {
     this.s2 = next();
     this.s3 = next();
     this.spare = null;
+  }
+
+  /** The generator's state (to save with a checkpoint and `setState` on resume). */
+  getState(): RngState {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spare: this.spare };
+  }
+
+  /** Continues the stream exactly where `getState` left it. */
+  setState(state: RngState): void {
+    [this.s0, this.s1, this.s2, this.s3] = state.s.map((x) => x >>> 0) as [number, number, number, number];
+    this.spare = state.spare;
   }
 
   /** Next uniformly distributed unsigned 32-bit integer. */

@@ -186,6 +186,7 @@ export class SelfAttention extends Module<[tf.Tensor, tf.Tensor?], tf.Tensor> {
     this.opts = opts;
     this.qkv = this.registerModule("qkv", new Linear(dim, 3 * dim, { bias: opts.bias ?? true }));
     this.proj = this.registerModule("proj", new Linear(dim, dim, { bias: opts.bias ?? true }));
+    if (opts.rotary) this.registerModule("rotary", opts.rotary);
   }
 
   /**

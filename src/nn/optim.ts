@@ -1,5 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { ValueError } from "../errors.js";
+import type { HostTensor } from "./module.js";
+
+/** What an optimiser saves to resume: step count, learning rate, slot tensors by `<param>.<slot>`. */
+export interface OptimizerState {
+  stepCount: number;
+  lr: number;
+  slots: Map<string, HostTensor>;
+}
 
 /** Gradients keyed by `tf.Variable.name`, as `tf.variableGrads` returns them. */
 export type Grads = Record<string, tf.Tensor>;
@@ -41,6 +49,41 @@ abstract class Optimizer {
   }
 
   protected abstract update(p: tf.Variable, g: tf.Tensor): void;
+
+  /**
+   * The state to save for resuming: the step count, the learning rate and
+   * every slot tensor as `<parameter name>.<slot index>`. `names` gives each
+   * parameter's dotted module name (`Module.namedParameters()`), because
+   * `tf.Variable` names differ from one process to the next.
+   */
+  stateDict(names: ReadonlyMap<tf.Variable, string>): OptimizerState {
+    const slots = new Map<string, HostTensor>();
+    for (const p of this.params) {
+      const s = this.slots.get(p.name);
+      const name = names.get(p);
+      if (!s || name === undefined) continue;
+      s.forEach((v, i) => slots.set(`${name}.${i}`, { shape: [...v.shape], dtype: "float32", data: v.dataSync() as Float32Array }));
+    }
+    return { stepCount: this.stepCount, lr: this.lr, slots };
+  }
+
+  /** Restores what `stateDict` saved (same parameters, same names). */
+  loadStateDict(state: OptimizerState, names: ReadonlyMap<tf.Variable, string>): void {
+    this.stepCount = state.stepCount;
+    this.lr = state.lr;
+    for (const p of this.params) {
+      const name = names.get(p);
+      if (name === undefined) continue;
+      const saved: HostTensor[] = [];
+      for (let i = 0; state.slots.has(`${name}.${i}`); i++) saved.push(state.slots.get(`${name}.${i}`)!);
+      if (saved.length === 0) continue;
+      for (const t of saved) {
+        if (t.shape.join() !== p.shape.join()) throw new ValueError(`optimizer state for ${name} has shape [${t.shape}], parameter has [${p.shape}]`);
+      }
+      this.slots.get(p.name)?.forEach((v) => v.dispose());
+      this.slots.set(p.name, saved.map((t) => tf.variable(tf.tensor(t.data, t.shape, "float32"), false)));
+    }
+  }
 
   /** Frees the optimiser's state. */
   dispose(): void {
@@ -121,7 +164,6 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
-  private readonly started = new Set<string>();
 
   constructor(params: tf.Variable[], opts: SGDOptions = {}) {
     super(params, opts.lr ?? 1e-3);
@@ -135,11 +177,11 @@ export class SGD extends Optimizer {
   protected update(p: tf.Variable, g0: tf.Tensor): void {
     let g = this.weightDecay ? tf.add(g0, tf.mul(p, this.weightDecay)) : g0;
     if (this.momentum) {
+      // The first step copies the gradient into the buffer (torch); a restored buffer is not first.
+      const first = !this.slots.has(p.name);
       const [buf] = this.slot(p, 1) as [tf.Variable];
-      if (!this.started.has(p.name)) {
-        buf.assign(g);
-        this.started.add(p.name);
-      } else buf.assign(tf.add(tf.mul(buf, this.momentum), tf.mul(g, 1 - this.dampening)));
+      if (first) buf.assign(g);
+      else buf.assign(tf.add(tf.mul(buf, this.momentum), tf.mul(g, 1 - this.dampening)));
       g = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
     }
     p.assign(tf.sub(p, tf.mul(g, this.lr)));
