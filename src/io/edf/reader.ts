@@ -409,6 +409,8 @@ function chooseSignals(f: EdfFile, opts: ReadOptions): number[] {
     if (unknown.length) {
       throw new ConfigError("channels", `${f.path}: no channel ${unknown.map((u) => JSON.stringify(u)).join(", ")} (have: ${f.dataSignals.map((i) => f.names[i]).join(", ")})`);
     }
+    const twice = opts.channels.filter((c, k) => opts.channels!.indexOf(c) !== k);
+    if (twice.length) throw new ConfigError("channels", `${f.path}: channel ${twice.map((u) => JSON.stringify(u)).join(", ")} listed more than once`);
     chosen = opts.channels.map((c) => byName.get(c)!);
   }
   const rateList = (idx: number[]): string => {

@@ -168,6 +168,7 @@ describe("upstream assertions", () => {
     expect(readEdf(p, { channels: ["Temp rectal", "EMG submental"], onWarning: quiet() }).channels.map((c) => c.name)).toEqual(["Temp rectal", "EMG submental"]);
     expect(() => readEdf(p, { rate: 50, onWarning: quiet() })).toThrow(/no signal at 50 Hz/);
     expect(() => readEdf(p, { channels: ["Cz"], onWarning: quiet() })).toThrow(ConfigError);
+    expect(() => readEdf(p, { channels: ["Temp rectal", "Temp rectal"], onWarning: quiet() })).toThrow(/listed more than once/);
   });
 
   it("test_subsecond.edf: start 04:05:56.3945312 and edfio's onsets exactly (relative to the first sample)", () => {
