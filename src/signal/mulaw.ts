@@ -8,50 +8,33 @@
 import { ValueError } from "../errors.js";
 import type { FloatArray } from "./types.js";
 
-function checkMu(mu: number): void {
+/** Applies `f` elementwise into `out` after checking µ. */
+function mapWith(x: ArrayLike<number>, mu: number, out: FloatArray, f: (v: number, mu: number, logMu: number) => number): FloatArray {
   if (!(mu > 0) || !Number.isFinite(mu)) throw new ValueError(`µ must be a positive number, got ${mu}`);
+  const d = Math.log1p(mu);
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]!, mu, d);
+  return out;
 }
+
+const compress = (v: number, mu: number, d: number) => (Math.sign(v) * Math.log1p(mu * Math.abs(v))) / d;
+const expand = (v: number, mu: number, d: number) => (Math.sign(v) * Math.expm1(Math.abs(v) * d)) / mu;
 
 /** Classic µ-law: `sign(x)·ln(1 + µ|x|)/ln(1 + µ)` elementwise (x expected in [−1, 1]). */
 export function mulawEncode(x: ArrayLike<number>, mu = 255, out: FloatArray = new Float32Array(x.length)): FloatArray {
-  checkMu(mu);
-  const d = Math.log1p(mu);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    out[i] = (Math.sign(v) * Math.log1p(mu * Math.abs(v))) / d;
-  }
-  return out;
+  return mapWith(x, mu, out, compress);
 }
 
 /** Inverse of `mulawEncode`: `sign(y)·((1 + µ)^|y| − 1)/µ`. */
 export function mulawDecode(y: ArrayLike<number>, mu = 255, out: FloatArray = new Float32Array(y.length)): FloatArray {
-  checkMu(mu);
-  const d = Math.log1p(mu);
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i]!;
-    out[i] = (Math.sign(v) * Math.expm1(Math.abs(v) * d)) / mu;
-  }
-  return out;
+  return mapWith(y, mu, out, expand);
 }
 
 /** EEGDM's staged µ-law: identity inside [−1, 1], µ-law outside. */
 export function stagedMulawEncode(x: ArrayLike<number>, mu = 255, out: FloatArray = new Float32Array(x.length)): FloatArray {
-  checkMu(mu);
-  const d = Math.log1p(mu);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    out[i] = Math.abs(v) <= 1 ? v : (Math.sign(v) * Math.log1p(mu * Math.abs(v))) / d;
-  }
-  return out;
+  return mapWith(x, mu, out, (v, m, d) => (Math.abs(v) <= 1 ? v : compress(v, m, d)));
 }
 
 /** Inverse of `stagedMulawEncode` (used on generated samples). */
 export function stagedMulawDecode(y: ArrayLike<number>, mu = 255, out: FloatArray = new Float32Array(y.length)): FloatArray {
-  checkMu(mu);
-  const d = Math.log1p(mu);
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i]!;
-    out[i] = Math.abs(v) <= 1 ? v : (Math.sign(v) * Math.expm1(Math.abs(v) * d)) / mu;
-  }
-  return out;
+  return mapWith(y, mu, out, (v, m, d) => (Math.abs(v) <= 1 ? v : expand(v, m, d)));
 }
