@@ -478,13 +478,20 @@ export function readEdf(path: string, opts: ReadOptions = {}): Recording {
       return { name: f.names[i]!, kind: inferKind(s.label), unit: f.unit(i).unit, origUnit: s.physicalDimension };
     });
     const tl = f.timeline();
+    const kept = new Set(channels.map((c) => c.name));
+    // As `pick` does: channel-specific annotations keep only read channels, and go when none is left.
+    const annotations = splitChannelAnnotations(tl.annotations, allNames).flatMap((a) => {
+      if (!a.channels) return [a];
+      const on = a.channels.filter((c) => kept.has(c));
+      return on.length ? [{ ...a, channels: on }] : [];
+    });
     const segments: Segment[] = tl.recordRuns.map((run) => ({ startSample: run.firstRecord * spr, nSamples: run.nRecords * spr, onset: run.onset }));
     return createRecording({
       data: ndarray(buf, [chosen.length, ns]),
       sfreq: f.sfreq(sig0),
       channels,
       startTime: f.startTime(),
-      annotations: splitChannelAnnotations(tl.annotations, allNames),
+      annotations,
       segments: segments.length ? segments : [{ startSample: 0, nSamples: 0, onset: 0 }],
       source: { path, format: f.header.format, header: f.header, warnings: [...f.warnings] },
     });

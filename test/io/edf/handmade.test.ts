@@ -109,6 +109,8 @@ describe("hand-made EDF+ files", () => {
       { onset: 0.5, duration: null, description: "spike", channels: ["EEG C3", "EEG C4"] },
       { onset: 1, duration: null, description: "mail@@example" },
     ]);
+    // Reading some channels keeps their part of channel-specific annotations only, as pick() does.
+    expect(readEdf(p, { channels: ["EEG C4"], onWarning: () => {} }).annotations[0]).toEqual({ onset: 0.5, duration: null, description: "spike", channels: ["EEG C4"] });
   });
 
   it("a latin-1 µV (0xB5) in the header is micro-volts; the unit string is kept", () => {
