@@ -11,8 +11,10 @@
  *   resample     256 → 200 Hz, MNE's FFT method               [mne.filter.resample]
  *   chain        notch 50/60 → band-pass 0.1–96 → resample 200 → average reference
  *                                                             [the same MNE calls on a RawArray]
- * Each timing is the median of --runs runs (the machine's 2 cores are shared,
- * so single runs are noisy). The peers save channels 0 and 63 of their
+ * Each timing is the median of --runs runs of wall time and of CPU time (all
+ * threads of the process: Node's workers, or numpy's). The machine's 2 cores
+ * are shared with other work, so wall times are noisy; CPU time shows the
+ * work each implementation does. The peers save channels 0 and 63 of their
  * outputs and this script reports neurocode's max error against them,
  * relative to the signal's range. The input is generated once under
  * bench/data/ (gitignored, 236 MB).
@@ -24,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { readNpy, writeNpy } from "../src/io/npy.js";
 import { channelData, createRecording } from "../src/recording/recording.js";
 import type { Recording } from "../src/recording/types.js";
-import { filterRecording, notchFilter, resampleRecording, setReference, shutdownWorkers } from "../src/signal/index.js";
+import { designFir, filterRecording, kernelCost, notchFilter, resampleRecording, runKernelParallel, setReference, shutdownWorkers } from "../src/signal/index.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DATA = join(HERE, "data");
@@ -67,10 +69,11 @@ inp, out, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 x = np.load(inp).astype(np.float64)
 sf = 256.0
 def med(f):
-    ts = []
+    ts, cs = [], []
     for _ in range(runs):
-        t0 = time.perf_counter(); r = f(); ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), r
+        t0, c0 = time.perf_counter(), time.process_time(); r = f()
+        ts.append(time.perf_counter() - t0); cs.append(time.process_time() - c0)
+    return (float(np.median(ts)), float(np.median(cs))), r
 def chain():
     raw = mne.io.RawArray(x.copy(), mne.create_info(x.shape[0], sf, "eeg"), verbose="error")
     raw.notch_filter([50.0, 60.0]); raw.filter(0.1, 96.0); raw.resample(200.0)
@@ -97,15 +100,19 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function timeIt<T>(f: () => T): { seconds: number; result: T } {
+function timeIt<T>(f: () => T): { seconds: [number, number]; result: T } {
   let result: T | undefined;
   const ts: number[] = [];
+  const cs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     result = f();
+    const c = process.cpuUsage(c0);
     ts.push((performance.now() - t0) / 1000);
+    cs.push((c.user + c.system) / 1e6);
   }
-  return { seconds: median(ts), result: result! };
+  return { seconds: [median(ts), median(cs)], result: result! };
 }
 
 /** Max |neurocode − peer| over channels 0 and 63, relative to the input's range. */
@@ -138,10 +145,10 @@ const rec = createRecording({
 const par = THREADS > 0 ? { threads: THREADS } : {};
 
 process.stderr.write(`peers (scipy ${execFileSync("/usr/bin/python3", ["-c", "import scipy, mne; print(scipy.__version__, '/ MNE', mne.__version__)"]).toString().trim()}), ${RUNS} runs each...\n`);
-const peer = JSON.parse(execFileSync("/usr/bin/python3", ["-c", PEERS, INPUT, DATA, String(RUNS)], { maxBuffer: 1 << 20 }).toString()) as Record<string, number>;
+const peer = JSON.parse(execFileSync("/usr/bin/python3", ["-c", PEERS, INPUT, DATA, String(RUNS)], { maxBuffer: 1 << 20 }).toString()) as Record<string, [number, number]>;
 
 process.stderr.write("neurocode...\n");
-const ours: Record<string, { seconds: number; result: Recording }> = {
+const ours: Record<string, { seconds: [number, number]; result: Recording }> = {
   sosfiltfilt: timeIt(() => filterRecording(rec, 1, 40, { method: "iir", ...par })),
   fir: timeIt(() => filterRecording(rec, 0.1, 96, par)),
   notch: timeIt(() => notchFilter(rec, [50, 60], par)),
@@ -150,9 +157,30 @@ const ours: Record<string, { seconds: number; result: Recording }> = {
 };
 
 console.log(`\n64 channels x 1 h x 256 Hz (float32), median of ${RUNS} runs, threads: ${THREADS || "all cores"}`);
-console.log("op           neurocode s   peer s   speed-up   max err / range");
+console.log("op           wall s: neurocode   peer  speed-up | CPU s: neurocode   peer  ratio | max err / range");
 for (const [name, { seconds, result }] of Object.entries(ours)) {
   const err = relError(result, join(DATA, `peer_${name}.npy`), hi - lo);
-  console.log(`${name.padEnd(12)} ${seconds.toFixed(2).padStart(11)} ${peer[name]!.toFixed(2).padStart(8)} ${(peer[name]! / seconds).toFixed(2).padStart(9)}x   ${err.toExponential(1)}`);
+  const [pw, pc] = peer[name]!;
+  const [w, c] = seconds;
+  console.log(`${name.padEnd(12)} ${w.toFixed(2).padStart(17)} ${pw.toFixed(2).padStart(6)} ${(pw / w).toFixed(2).padStart(8)}x | ${c.toFixed(2).padStart(16)} ${pc.toFixed(2).padStart(6)} ${(pc / c).toFixed(2).padStart(5)}x | ${err.toExponential(1)}`);
+}
+
+// Where worker threads start to pay: a FIR (MNE band-pass 1–40 Hz) on 4 rows of growing length.
+console.log("\nthread crossover (FIR 1–40 Hz, 4 rows, median of 9):  samples   work    1 thread ms   2 threads ms");
+const h = designFir(SFREQ, 1, 40);
+for (const n of [16384, 65536, 262144, 1048576]) {
+  const rows = Array.from({ length: 4 }, (_, c) => data.subarray(c * NS, c * NS + n));
+  const outs = rows.map(() => new Float32Array(n));
+  const ms = [1, 2].map((threads) => {
+    runKernelParallel({ op: "fir", h }, rows, outs, { threads, minWork: 0 });
+    const ts: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t0 = performance.now();
+      runKernelParallel({ op: "fir", h }, rows, outs, { threads, minWork: 0 });
+      ts.push(performance.now() - t0);
+    }
+    return median(ts);
+  });
+  console.log(`${String(n).padStart(60)} ${(4 * n * kernelCost({ op: "fir", h })).toExponential(1).padStart(8)} ${ms[0]!.toFixed(1).padStart(13)} ${ms[1]!.toFixed(1).padStart(14)}`);
 }
 await shutdownWorkers();

@@ -18,10 +18,12 @@ import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
 
 /**
  * Work (samples × kernel cost) below which threads do not pay for the
- * hand-off; measured with bench/signal.ts (a 1-core share must save more than
- * the ~5 ms of posting and waking a warm worker).
+ * hand-off (copying rows into shared memory, posting, waking a worker).
+ * `npx tsx bench/signal.ts` prints the crossover: on this 2-core machine,
+ * 4 rows of 65536 samples (FIR, work ≈ 1e6) ran faster on one thread and
+ * 4 rows of 262144 (work ≈ 4e6) faster on two.
  */
-export const PARALLEL_MIN_WORK = 2_000_000;
+export const PARALLEL_MIN_WORK = 4_000_000;
 
 interface PoolWorker {
   worker: Worker;
