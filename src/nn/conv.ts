@@ -116,16 +116,28 @@ export function weightNormWeight(g: tf.Tensor, v: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Registers `weight` or (`weight_g`, `weight_v`) on `m`; the norm's g starts at ‖v‖ so the effective weight equals v. */
-function registerWeight(m: Module, shape: number[], init: tf.Tensor, weightNorm: boolean): () => tf.Tensor {
-  if (!weightNorm) {
+/**
+ * Registers a convolution's parameters on `m` with PyTorch's init: `weight`
+ * (or `weight_g`/`weight_v` under weight norm, g starting at ‖v‖ so the
+ * effective weight equals v) of `shape`, and `bias` [outChannels].
+ * @returns a function giving the effective weight, and the bias.
+ */
+function registerConvParams(m: Module, shape: number[], inChannels: number, outChannels: number, opts: Conv1dOptions): { weightFn: () => tf.Tensor; bias: tf.Variable | null } {
+  const groups = opts.groups ?? 1;
+  if (inChannels % groups || outChannels % groups) throw new ConfigError("groups", `channels ${inChannels}→${outChannels} not divisible by groups ${groups}`);
+  const init = kaimingUniformA5(shape);
+  let weightFn: () => tf.Tensor;
+  if (opts.weightNorm) {
+    const g0 = tf.tidy(() => tf.sqrt(tf.sum(tf.square(init), [...Array(shape.length).keys()].slice(1), true)));
+    const g = m.registerParameter("weight_g", g0)!;
+    const v = m.registerParameter("weight_v", init)!;
+    weightFn = () => weightNormWeight(g, v);
+  } else {
     const w = m.registerParameter("weight", init)!;
-    return () => w;
+    weightFn = () => w;
   }
-  const g0 = tf.tidy(() => tf.sqrt(tf.sum(tf.square(init), [...Array(shape.length).keys()].slice(1), true)));
-  const g = m.registerParameter("weight_g", g0)!;
-  const v = m.registerParameter("weight_v", init)!;
-  return () => weightNormWeight(g, v);
+  const bias = m.registerParameter("bias", opts.bias ?? true ? uniform([outChannels], 1 / Math.sqrt(fanIn(shape))) : null);
+  return { weightFn, bias };
 }
 
 function checkInput(what: string, x: tf.Tensor, channels: number): void {
@@ -153,11 +165,8 @@ export class Conv1d extends Module {
     this.dilation = opts.dilation ?? 1;
     this.groups = opts.groups ?? 1;
     this.paddingMode = opts.paddingMode ?? "zeros";
-    if (inChannels % this.groups || outChannels % this.groups) throw new ConfigError("groups", `channels ${inChannels}→${outChannels} not divisible by groups ${this.groups}`);
     if (this.padding === "same" && this.stride !== 1) throw new ConfigError("padding", `"same" padding needs stride 1`);
-    const shape = [outChannels, inChannels / this.groups, kernelSize];
-    this.weightFn = registerWeight(this, shape, kaimingUniformA5(shape), opts.weightNorm ?? false);
-    this.bias = this.registerParameter("bias", opts.bias ?? true ? uniform([outChannels], 1 / Math.sqrt(fanIn(shape))) : null);
+    ({ weightFn: this.weightFn, bias: this.bias } = registerConvParams(this, [outChannels, inChannels / this.groups, kernelSize], inChannels, outChannels, opts));
   }
 
   /** The effective weight [out, in/groups, K] (g·v/‖v‖ under weight norm). Caller disposes under weight norm. */
@@ -207,10 +216,7 @@ export class ConvTranspose1d extends Module {
     this.dilation = opts.dilation ?? 1;
     this.groups = opts.groups ?? 1;
     if ((opts.paddingMode ?? "zeros") !== "zeros") throw new ConfigError("paddingMode", "ConvTranspose1d supports only zeros padding (as PyTorch)");
-    if (inChannels % this.groups || outChannels % this.groups) throw new ConfigError("groups", `channels ${inChannels}→${outChannels} not divisible by groups ${this.groups}`);
-    const shape = [inChannels, outChannels / this.groups, kernelSize];
-    this.weightFn = registerWeight(this, shape, kaimingUniformA5(shape), opts.weightNorm ?? false);
-    this.bias = this.registerParameter("bias", opts.bias ?? true ? uniform([outChannels], 1 / Math.sqrt(fanIn(shape))) : null);
+    ({ weightFn: this.weightFn, bias: this.bias } = registerConvParams(this, [inChannels, outChannels / this.groups, kernelSize], inChannels, outChannels, opts));
   }
 
   /** The effective weight [in, out/groups, K]. */

@@ -16,3 +16,4 @@ export * from "./optim.js";
 export * from "./train-step.js";
 export * from "./safetensors.js";
 export * from "./checkpoint.js";
+export * from "./losses.js";
