@@ -84,12 +84,11 @@ export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D 
     (xs, save) => {
       save([plan.assignSlot, plan.slotAssign]);
       // Empty slots read row T, the zero row.
-      return tf.tidy(() => tf.reshape(tf.gather(padRow(xs as tf.Tensor2D), plan.slotToken), [e, c, d]));
+      return tf.tidy(() => tf.reshape(gatherOrZero(xs as tf.Tensor2D, plan.slotToken), [e, c, d]));
     },
     (dy, saved) =>
       tf.tidy(() => {
-        const rows = padRow(tf.reshape(dy, [e * c, d]) as tf.Tensor2D);
-        const perAssign = tf.gather(rows, saved[0]!); // dropped → the zero row
+        const perAssign = gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!); // dropped → zeros
         return tf.sum(tf.reshape(perAssign, [plan.numTokens, k, d]), 1);
       }),
   )(x) as tf.Tensor3D;
@@ -106,9 +105,9 @@ export function dispatchAssignments(rows: tf.Tensor2D, plan: DispatchPlan): tf.T
   return unaryCustomGrad(
     (r, save) => {
       save([plan.assignSlot]);
-      return tf.tidy(() => tf.reshape(tf.gather(padRow(r as tf.Tensor2D), plan.slotAssign), [e, c, d]));
+      return tf.tidy(() => tf.reshape(gatherOrZero(r as tf.Tensor2D, plan.slotAssign), [e, c, d]));
     },
-    (dy, saved) => tf.tidy(() => tf.gather(padRow(tf.reshape(dy, [e * c, d]) as tf.Tensor2D), saved[0]!)),
+    (dy, saved) => tf.tidy(() => gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!)),
   )(rows) as tf.Tensor3D;
 }
 
@@ -122,14 +121,36 @@ export function collectOutputs(expertOut: tf.Tensor3D, plan: DispatchPlan): tf.T
   return unaryCustomGrad(
     (out, save) => {
       save([plan.assignSlot, plan.slotAssign]);
-      return tf.tidy(() => tf.reshape(tf.gather(padRow(tf.reshape(out, [e * c, d]) as tf.Tensor2D), plan.assignSlot), [t, k, d]));
+      return tf.tidy(() => tf.reshape(gatherOrZero(tf.reshape(out, [e * c, d]) as tf.Tensor2D, plan.assignSlot), [t, k, d]));
     },
     (dy, saved) =>
       tf.tidy(() => {
-        const rows = padRow(tf.reshape(dy, [t * k, d]) as tf.Tensor2D);
-        return tf.reshape(tf.gather(rows, saved[1]!), [e, c, d]); // empty slots → the zero row
+        return tf.reshape(gatherOrZero(tf.reshape(dy, [t * k, d]) as tf.Tensor2D, saved[1]!), [e, c, d]); // empty slots → zeros
       }),
   )(expertOut) as tf.Tensor3D;
+}
+
+/**
+ * `out[i] = rows[idx[i]]`, or zeros where `idx[i] = rows.length` (the
+ * "no assignment" index). Every dispatch step is this row gather.
+ *
+ * On the host-memory backends (wasm, cpu) the rows are copied on the host:
+ * the wasm `GatherV2` kernel moves ~10–20 M floats/s (50–100 ms for the
+ * 5120 × 128 rows of an 8-expert layer on 2048 tokens, more than the experts'
+ * matrix products), while a host row copy takes about a millisecond. Other
+ * backends keep the data on the device and use `tf.gather`.
+ */
+export function gatherOrZero(rows: tf.Tensor2D, idx: tf.Tensor, onHost = tf.getBackend() === "wasm" || tf.getBackend() === "cpu"): tf.Tensor2D {
+  const [n, d] = rows.shape;
+  if (!onHost) return tf.gather(padRow(rows), idx) as tf.Tensor2D;
+  const src = rows.dataSync();
+  const at = idx.dataSync();
+  const out = new Float32Array(at.length * d);
+  for (let i = 0; i < at.length; i++) {
+    const r = at[i]!;
+    if (r < n) out.set(src.subarray(r * d, r * d + d), i * d);
+  }
+  return tf.tensor2d(out, [at.length, d]);
 }
 
 /** `x` with one zero row appended, the target of every "no assignment" index. */

@@ -206,3 +206,15 @@ describe("drop-in use and errors", () => {
     moe.dispose();
   });
 });
+
+describe("row gather used by dispatch", () => {
+  it("host copy and tf.gather paths agree, with zeros for the padding index", async () => {
+    const { gatherOrZero } = await import("../../src/moe/dispatch.js");
+    const rows = tf.randomNormal([5, 3], 0, 1, "float32", 1) as tf.Tensor2D;
+    const idx = tf.tensor1d([4, 5, 0, 2, 5, 1], "int32");
+    const [a, b] = [gatherOrZero(rows, idx, true), gatherOrZero(rows, idx, false)];
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(Array.from(a.dataSync().slice(3, 6))).toEqual([0, 0, 0]);
+    tf.dispose([rows, idx, a, b]);
+  });
+});

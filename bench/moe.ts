@@ -1,0 +1,57 @@
+/**
+ * MoE feed-forward (8 experts, top-2, capacity factor 1.25) against the dense
+ * FFN with the same active parameters (hidden = 2 × expert hidden): one
+ * training step = forward, backward and an AdamW update, on [32, 64, 128]
+ * tokens. Prints both medians (wall and CPU) and the ratio.
+ *
+ *   npx tsx bench/moe.ts [--runs 9] [--hidden 256]
+ */
+import * as tf from "@tensorflow/tfjs";
+import { AdamW, buildFeedForward, collectMoEAux, initBackend, manualSeed, trainStep, type FeedForwardBlock } from "../src/index.js";
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const RUNS = arg("runs", 9);
+const H = arg("hidden", 256);
+const [B, L, D, E, K] = [32, 64, 128, 8, 2];
+
+const backend = await initBackend();
+manualSeed(0);
+const blocks: Record<string, FeedForwardBlock> = {
+  dense: buildFeedForward(D, { type: "dense", hidden: K * H }),
+  moe: buildFeedForward(D, { type: "moe", experts: E, topK: K, hidden: H, capacityFactor: 1.25 }),
+};
+const x = tf.randomNormal([B, L, D]);
+const target = tf.randomNormal([B, L, D]);
+
+function step(m: FeedForwardBlock, opt: AdamW): void {
+  trainStep(m, () => {
+    const { result, loss } = collectMoEAux(m, () => m.call(x));
+    return tf.add(tf.losses.meanSquaredError(target, result), loss) as tf.Scalar;
+  }, opt);
+}
+
+const opts = Object.fromEntries(Object.entries(blocks).map(([k, m]) => [k, new AdamW(m.trainableParameters(), { lr: 1e-3 })]));
+const times: Record<string, { wall: number[]; cpu: number[] }> = { dense: { wall: [], cpu: [] }, moe: { wall: [], cpu: [] } };
+for (const name of Object.keys(blocks)) step(blocks[name]!, opts[name]!); // warm-up (kernel compilation, slot allocation)
+for (let r = 0; r < RUNS; r++) {
+  for (const name of r % 2 ? ["moe", "dense"] : ["dense", "moe"]) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    step(blocks[name]!, opts[name]!);
+    const wall = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    times[name]!.wall.push(wall);
+    times[name]!.cpu.push((c.user + c.system) / 1000);
+  }
+}
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const active = { dense: blocks.dense!.numParameters(), moe: blocks.moe!.numParameters() };
+const row = (name: string): string => `${name.padEnd(6)} wall ${median(times[name]!.wall).toFixed(1)} ms   cpu ${median(times[name]!.cpu).toFixed(1)} ms`;
+console.log(`backend ${backend}; tokens ${B}×${L}, d ${D}; dense hidden ${K * H}; MoE ${E} experts × hidden ${H}, top-${K}, cf 1.25; ${RUNS} runs, medians`);
+console.log(`parameters: dense ${active.dense}, MoE total ${active.moe} (active per token: ${K}/${E} of the experts + router)`);
+console.log(row("dense"));
+console.log(row("moe"));
+console.log(`ratio moe/dense: wall ${(median(times.moe!.wall) / median(times.dense!.wall)).toFixed(2)}×, cpu ${(median(times.moe!.cpu) / median(times.dense!.cpu)).toFixed(2)}×`);
