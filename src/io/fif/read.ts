@@ -5,6 +5,7 @@ import { addSeconds } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../../recording/types.js";
 import { megCoilInfo } from "../../sensors/coil-types.js";
 import { sensorFromFifLoc } from "../../sensors/fif-sensor.js";
+import type { Sensor } from "../../sensors/sensor.js";
 import { collectWarnings, printWarning, type WarningHandler } from "../../warnings.js";
 import type { ReadOptions } from "../open.js";
 import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
@@ -59,13 +60,22 @@ function unitName(code: number): string {
   return FIFF_UNIT_NAMES[code] ?? `unit ${code}`;
 }
 
-function toChannelInfo(ch: FifChannel, info: FifInfo): ChannelInfo {
+/**
+ * The sensor of a FIF channel: MEG from `loc` moved to the head frame by
+ * `devHeadT` (pass `null` to keep the device frame, which is what BrainOmni's
+ * official preprocessing feeds its model), electrodes from `loc[0:3]`.
+ */
+export function fifChannelSensor(ch: FifChannel, devHeadT: FifInfo["devHeadT"]): Sensor | undefined {
   const kind = fifChannelKind(ch);
+  const modality = kind === "meg-mag" || kind === "meg-grad" ? "meg" : kind === "eeg" || kind === "seeg" || kind === "ecog" ? kind : null;
+  return modality ? sensorFromFifLoc({ modality, coilType: ch.coilType, loc: ch.loc }, devHeadT) : undefined;
+}
+
+function toChannelInfo(ch: FifChannel, info: FifInfo): ChannelInfo {
   const unit = unitName(ch.unit);
   const prefix = PREFIX[ch.unitMul] ?? `1e${ch.unitMul} `;
-  const modality = kind === "meg-mag" || kind === "meg-grad" ? "meg" : kind === "eeg" || kind === "seeg" || kind === "ecog" ? kind : null;
-  const sensor = modality ? sensorFromFifLoc({ modality, coilType: ch.coilType, loc: ch.loc }, info.devHeadT) : undefined;
-  return { name: ch.name, kind, unit, origUnit: `${prefix}${unit}`, ...(sensor ? { sensor } : {}) };
+  const sensor = fifChannelSensor(ch, info.devHeadT);
+  return { name: ch.name, kind: fifChannelKind(ch), unit, origUnit: `${prefix}${unit}`, ...(sensor ? { sensor } : {}) };
 }
 
 /** Annotations relative to the first sample, as MNE's `raw.annotations` are relative to `first_time`. */

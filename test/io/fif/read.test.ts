@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { readFif, type FifHeader } from "../../../src/io/fif/read.js";
+import { fifChannelSensor, readFif, type FifHeader } from "../../../src/io/fif/read.js";
 import { readNpy } from "../../../src/io/npy.js";
 import { channelData } from "../../../src/recording/recording.js";
 import type { Recording } from "../../../src/recording/types.js";
@@ -100,6 +100,17 @@ describe("readFif against MNE 1.3", () => {
     expect(grad.coilType).toBe(3012);
     expect(Math.hypot(...grad.orientation)).toBeCloseTo(1, 5);
     expect(rec.channels.find((c) => c.kind === "eeg")!.sensor!.orientation).toEqual([0, 0, 0]);
+  });
+
+  it("fifChannelSensor with no transform keeps the device frame (BrainOmni's official loc use)", () => {
+    const { g } = load("neuromag_raw");
+    const info = (readFif(sharedData("generated/neuromag_raw.fif")).source.header as FifHeader).info;
+    const grad = fifChannelSensor(info.channels[0]!, null)!;
+    const mag = fifChannelSensor(info.channels[2]!, null)!;
+    expect(grad.position).toEqual(g.info.chs[0]!.loc.slice(0, 3));
+    expect(grad.orientation).toEqual(g.info.chs[0]!.loc.slice(3, 6));
+    expect(mag.orientation).toEqual(g.info.chs[2]!.loc.slice(9, 12));
+    expect(mag.type).toBe("mag");
   });
 
   it("reads only the channels asked for, in the order asked", () => {
