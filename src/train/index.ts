@@ -1,1 +1,3 @@
 export * from "./metrics.js";
+export * from "./dataset.js";
+export * from "./loop.js";

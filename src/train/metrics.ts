@@ -8,7 +8,7 @@ import { ShapeError, ValueError } from "../errors.js";
 
 type Labels = ArrayLike<number>;
 
-function checkPair(a: Labels, b: Labels, what: string): void {
+function checkPair(a: { length: number }, b: { length: number }, what: string): void {
   if (a.length !== b.length) throw new ShapeError(what, [a.length], [b.length]);
   if (a.length === 0) throw new ValueError(`${what}: no samples`);
 }
