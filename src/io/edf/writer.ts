@@ -69,6 +69,17 @@ function chooseRecord(sfreq: number, lengths: number[]): { spr: number; duration
   return null;
 }
 
+/** For rates no short duration gives exactly (e.g. Neuromag's 600.614990234375 Hz): about 1 s records, the duration rounded to 8 characters. */
+function approximateRecord(sfreq: number): { spr: number; duration: string } {
+  const spr = Math.max(1, Math.round(sfreq));
+  const d = spr / sfreq;
+  for (let dec = 7; dec >= 0; dec--) {
+    const duration = decimalToString(parseDecimal(d.toFixed(dec))!);
+    if (duration.length <= 8 && Number(duration) > 0) return { spr, duration };
+  }
+  throw new ValueError(`no EDF record duration of at most 8 characters fits ${sfreq} Hz`);
+}
+
 /** The tightest ≤ 8-character decimal at or below (`up` false) or above (`up` true) `x`. */
 function formatBound(x: number, up: boolean): string | null {
   for (let dec = 7; dec >= 0; dec--) {
@@ -239,10 +250,12 @@ export function writeEdf(path: string, rec: Recording, opts: WriteEdfOptions = {
     const choice = chooseRecord(rec.sfreq, segments.map((s) => s.nSamples));
     if (choice) ({ spr, duration } = choice);
     else {
-      const fallback = chooseRecord(rec.sfreq, []);
-      if (!fallback) throw new ValueError(`cannot write "${path}": no EDF record duration of at most 8 characters gives ${rec.sfreq} Hz exactly`);
+      const fallback = chooseRecord(rec.sfreq, []) ?? approximateRecord(rec.sfreq);
       ({ spr, duration } = fallback);
-      warn({ code: "edf.padded", message: `segment lengths are not a multiple of ${spr} samples (one ${duration} s record); the last record of each segment is padded with zeros (as MNE's export does)`, path });
+      if (spr / Number(duration) !== rec.sfreq) {
+        warn({ code: "edf.rate-approximate", message: `no record duration of at most 8 characters gives ${rec.sfreq} Hz exactly; written as ${spr} samples per ${duration} s = ${spr / Number(duration)} Hz`, path });
+      }
+      if (segments.some((s) => s.nSamples % spr !== 0)) warn({ code: "edf.padded", message: `segment lengths are not a multiple of ${spr} samples (one ${duration} s record); the last record of each segment is padded with zeros (as MNE's export does)`, path });
     }
     nRecords = segments.reduce((a, s) => a + Math.ceil(s.nSamples / spr), 0);
   }

@@ -287,6 +287,18 @@ describe("write → read round trip (fast-check)", () => {
     for (const v of channelData(back, 0).subarray(257)) expect(Math.abs(v)).toBeLessThanOrEqual(step / 2);
   });
 
+  it("a rate no short record duration gives exactly (Neuromag's 600.614990234375 Hz) is written approximately, with a warning", () => {
+    const sfreq = 600.614990234375;
+    const rec = createRecording({ data: [Float32Array.from({ length: 1201 }, (_, k) => 1e-5 * Math.sin(k / 10))], sfreq, channels: [{ name: "EEG 001", kind: "eeg", unit: "V", origUnit: "uV" }] });
+    const w: NeurocodeWarning[] = [];
+    const p = join(tmp(), "fif-rate.edf");
+    writeEdf(p, rec, { onWarning: quiet(w) });
+    expect(w.map((x) => x.code)).toEqual(["edf.rate-approximate", "edf.padded"]);
+    const back = readEdf(p, { onWarning: quiet() });
+    expect(back.sfreq).toBeCloseTo(sfreq, 3);
+    expect((back.source.header as EdfHeader).recordDurationText).toBe("1.000641");
+  });
+
   it("refuses what EDF cannot hold: NaN samples, control bytes in annotations; leaves no file behind", () => {
     const d = tmp();
     const bad = createRecording({ data: ndarray(Float32Array.from([0, NaN]), [1, 2]), sfreq: 2, channels: [{ name: "Cz", kind: "eeg", unit: "V", origUnit: "uV" }] });
