@@ -35,6 +35,7 @@ export function activationsToArrow(t: ActivationTable): Table {
     "neurocode.version": VERSION,
     "neurocode.topK": String(t.meta.topK),
     "neurocode.nearZeroEps": String(t.meta.nearZeroEps),
+    "neurocode.median": String(t.meta.median),
     "neurocode.droppedValueRows": String(t.meta.droppedValueRows),
   };
   for (const [k, v] of Object.entries(t.meta.extra)) meta[`neurocode.extra.${k}`] = v;
@@ -77,6 +78,7 @@ export function activationsFromArrow(table: Table, path = "<table>"): Activation
     meta: {
       topK: Number(md.get("neurocode.topK") ?? 0),
       nearZeroEps: Number(md.get("neurocode.nearZeroEps") ?? 0),
+      median: md.get("neurocode.median") !== "false",
       droppedValueRows: Number(md.get("neurocode.droppedValueRows") ?? 0),
       extra,
     },

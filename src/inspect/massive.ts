@@ -1,4 +1,4 @@
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, ValueError } from "../errors.js";
 import { groupRows, type ActivationTable } from "./records.js";
 import { medianAbs, rowLayout } from "./stats.js";
 
@@ -114,7 +114,10 @@ export function massiveFromTable(t: ActivationTable, opts: MassiveOptions = {}):
         o += t.width[r]!;
       }
       median = medianAbs(all);
-    } else median = medianAbs(Float64Array.from(rows, (r) => t.medianAbs[r]!));
+    } else {
+      if (!t.meta.median) throw new ValueError(`massive activations of ${module}: record full tensors or per-row medians (median: true)`);
+      median = medianAbs(Float64Array.from(rows, (r) => t.medianAbs[r]!));
+    }
     const push = (r: number, feature: number, value: number) => {
       const a = Math.abs(value);
       if (a > absThreshold && a >= ratioThreshold * median) {

@@ -83,7 +83,8 @@ export class ActivationRecorder {
     if (!out) throw new ValueError(`recorder: module "${name}" returned no tensor`);
     const call = this.calls.get(name) ?? 0;
     this.calls.set(name, call + 1);
-    const inp = input instanceof tf.Tensor && input.dtype === "float32" ? input : null;
+    // Update statistics need the input only when it has the output's shape (residual blocks).
+    const inp = input instanceof tf.Tensor && input.dtype === "float32" && input.shape.join() === out.shape.join() ? input : null;
     this.builder.add({
       module: name,
       call,

@@ -1,6 +1,8 @@
 import { ConfigError } from "../errors.js";
 import {
+  MEDIAN_SAMPLE,
   resolveRowStatsOptions,
+  topKScratch,
   rowLayout,
   rowStats,
   updateStats,
@@ -56,6 +58,8 @@ export interface ActivationTable {
 export interface ActivationMeta {
   topK: number;
   nearZeroEps: number;
+  /** Whether per-row medians were estimated (`medianAbs` is NaN otherwise). */
+  median: boolean;
   /** Rows whose values were not kept because the byte budget was spent. */
   droppedValueRows: number;
   /** Anything else a producer wants to keep (model name, checkpoint, input files). */
@@ -88,7 +92,8 @@ export class ActivationTableBuilder {
   private readonly byteBudget: number;
   private bytesKept = 0;
   private dropped = 0;
-  private scratch = new Float32Array(0);
+  private readonly scratch = new Float64Array(MEDIAN_SAMPLE);
+  private readonly top: ReturnType<typeof topKScratch>;
   private readonly cols = {
     module: [] as string[],
     call: [] as number[],
@@ -104,8 +109,10 @@ export class ActivationTableBuilder {
     fracZero: [] as number[],
     fracNearZero: [] as number[],
     fracPositive: [] as number[],
-    topIndices: [] as Int32Array[],
-    topValues: [] as Float32Array[],
+    /** Row r's top-k entries are topIndices[topStart[r] .. topStart[r + 1]). */
+    topStart: [0] as number[],
+    topIndices: [] as number[],
+    topValues: [] as number[],
     inL2: [] as number[],
     updateL2: [] as number[],
     updateCos: [] as number[],
@@ -114,6 +121,7 @@ export class ActivationTableBuilder {
 
   constructor(opts: TableBuilderOptions = {}) {
     this.stats = resolveRowStatsOptions(opts);
+    this.top = topKScratch(this.stats.topK);
     this.fullTensors = opts.fullTensors ?? false;
     this.byteBudget = opts.byteBudget ?? 64 * 1024 * 1024;
     if (!(this.byteBudget >= 0)) throw new ConfigError("byteBudget", `must be ≥ 0 bytes, got ${this.byteBudget}`);
@@ -128,12 +136,11 @@ export class ActivationTableBuilder {
   add(rec: CallRecord): void {
     const { batch, positions, width } = rowLayout(rec.shape, `${rec.module} output`);
     const inp = rec.input && sameShape(rec.input.shape, rec.shape) ? rec.input.data : null;
-    if (this.scratch.length < width) this.scratch = new Float32Array(width);
     const c = this.cols;
     for (let b = 0; b < batch; b++) {
       for (let p = 0; p < positions; p++) {
         const off = (b * positions + p) * width;
-        const s = rowStats(rec.output, off, width, this.stats, this.scratch);
+        const s = rowStats(rec.output, off, width, this.stats, this.scratch, this.top);
         c.module.push(rec.module);
         c.call.push(rec.call);
         c.phase.push(rec.phase ?? "");
@@ -148,8 +155,11 @@ export class ActivationTableBuilder {
         c.fracZero.push(s.fracZero);
         c.fracNearZero.push(s.fracNearZero);
         c.fracPositive.push(s.fracPositive);
-        c.topIndices.push(s.topIndices);
-        c.topValues.push(s.topValues);
+        for (let j = 0; j < s.topIndices.length; j++) {
+          c.topIndices.push(s.topIndices[j]!);
+          c.topValues.push(s.topValues[j]!);
+        }
+        c.topStart.push(c.topIndices.length);
         if (inp) {
           const u = updateStats(inp, rec.output, off, width);
           c.inL2.push(u.inL2);
@@ -193,15 +203,19 @@ export class ActivationTableBuilder {
       fracZero: Float64Array.from(c.fracZero),
       fracNearZero: Float64Array.from(c.fracNearZero),
       fracPositive: Float64Array.from(c.fracPositive),
-      topIndices: [...c.topIndices],
-      topValues: [...c.topValues],
+      topIndices: splitRows(Int32Array.from(c.topIndices), c.topStart),
+      topValues: splitRows(Float32Array.from(c.topValues), c.topStart),
       inL2: Float64Array.from(c.inL2),
       updateL2: Float64Array.from(c.updateL2),
       updateCos: Float64Array.from(c.updateCos),
       values: [...c.values],
-      meta: { topK: this.stats.topK, nearZeroEps: this.stats.nearZeroEps, droppedValueRows: this.dropped, extra: { ...extra } },
+      meta: { topK: this.stats.topK, nearZeroEps: this.stats.nearZeroEps, median: this.stats.median, droppedValueRows: this.dropped, extra: { ...extra } },
     };
   }
+}
+
+function splitRows<T extends Int32Array | Float32Array>(flat: T, start: readonly number[]): T[] {
+  return start.slice(0, -1).map((s, r) => flat.subarray(s, start[r + 1]) as T);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

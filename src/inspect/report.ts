@@ -22,7 +22,7 @@ export interface ModuleSummary {
   relativeContribution: number;
   /** LAC void fraction (NaN for modules outside the residual layers). */
   voidFraction: number;
-  /** Massive activations flagged in the module's outputs. */
+  /** Massive activations flagged in the module's outputs (NaN when recorded without medians). */
   massive: number;
 }
 
@@ -46,7 +46,8 @@ export function summarizeActivations(t: ActivationTable, opts: SummaryOptions = 
   const groups = groupRows(t.module.length, (r) => t.module[r]!);
   const sparsity = new Map(sparsityByLayer(t).map((s) => [s.module, s]));
   const contribution = new Map(contributionByLayer(t).map((c) => [c.module, c]));
-  const massive = massiveFromTable(t, opts);
+  // Summary records without medians cannot be judged for massive activations.
+  const massive = t.meta.median || t.values.every((v) => v !== null) ? massiveFromTable(t, opts).flags : null;
   const layers = opts.layers ?? residualLayers(t);
   const voidFraction = new Map<string, number>();
   if (!Array.isArray(layers) || layers.length > 0) {
@@ -72,7 +73,7 @@ export function summarizeActivations(t: ActivationTable, opts: SummaryOptions = 
       positiveFraction: s.positiveFraction,
       relativeContribution: contribution.get(module)?.relative ?? NaN,
       voidFraction: voidFraction.get(module) ?? NaN,
-      massive: massive.flags.filter((f) => f.module === module).length,
+      massive: massive ? massive.filter((f) => f.module === module).length : NaN,
     };
   });
 }
@@ -94,7 +95,7 @@ export function formatSummary(s: readonly ModuleSummary[]): string {
       f(m.positiveFraction).padStart(9),
       f(m.relativeContribution).padStart(8),
       f(m.voidFraction).padStart(5),
-      String(m.massive).padStart(8),
+      (Number.isNaN(m.massive) ? "-" : String(m.massive)).padStart(8),
     ].join("  "),
   );
   return `${[head, ...lines].join("\n")}\n`;

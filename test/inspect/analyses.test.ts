@@ -194,6 +194,11 @@ describe("massive activations", () => {
       expect(l1.medianExact).toBe(full);
       expect(l1.ratio).toBeGreaterThan(1000);
     }
+    const cheap = new ActivationTableBuilder({ median: false });
+    cheap.add({ module: "blocks.1", call: 0, shape: [3, 8, 32], output: h });
+    const ct = cheap.finish();
+    expect(ct.medianAbs.every(Number.isNaN)).toBe(true);
+    expect(() => massiveFromTable(ct)).toThrow(ValueError);
   });
 });
 
