@@ -7,3 +7,4 @@ export * from "./raw.js";
 export * from "./read.js";
 export * from "./writer.js";
 export * from "./proj.js";
+export * from "./evoked.js";

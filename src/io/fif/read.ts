@@ -71,7 +71,8 @@ export function fifChannelSensor(ch: FifChannel, devHeadT: FifInfo["devHeadT"]):
   return modality ? sensorFromFifLoc({ modality, coilType: ch.coilType, loc: ch.loc }, devHeadT) : undefined;
 }
 
-function toChannelInfo(ch: FifChannel, info: FifInfo): ChannelInfo {
+/** A FIF channel as a Recording channel: kind, SI unit, the unit as stored, sensor in the head frame. */
+export function fifChannelInfo(ch: FifChannel, info: FifInfo): ChannelInfo {
   const unit = unitName(ch.unit);
   const prefix = PREFIX[ch.unitMul] ?? `1e${ch.unitMul} `;
   const sensor = fifChannelSensor(ch, info.devHeadT);
@@ -144,7 +145,7 @@ export function readFif(path: string, opts: ReadOptions = {}): Recording {
     const buf = new Float32Array(picks.length * ns);
     const rows = picks.map((_, k) => buf.subarray(k * ns, (k + 1) * ns));
     readFifSamples(raw, 0, ns, rows, picks);
-    const channels = uniqueNames(picks.map((i) => toChannelInfo(info.channels[i]!, info)), path, warnings.handler);
+    const channels = uniqueNames(picks.map((i) => fifChannelInfo(info.channels[i]!, info)), path, warnings.handler);
     const names = new Set(channels.map((c) => c.name));
     const header: FifHeader = { info, firstSample: raw.firstSample, paths: raw.paths };
     const rec = createRecording({

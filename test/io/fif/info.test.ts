@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../../../src/errors.js";
+import { readFifEvoked, type FifEvokedHeader } from "../../../src/io/fif/evoked.js";
 import { applyProjectors, makeProjection, projectSample } from "../../../src/io/fif/proj.js";
 import { readFif, readFifInfo } from "../../../src/io/fif/read.js";
 import { channelData } from "../../../src/recording/recording.js";
@@ -67,5 +68,26 @@ describe("SSP projectors", () => {
       for (const u of proj.u) expect(Math.abs(u.reduce((s, w, c) => s + w * x[c]!, 0))).toBeLessThan(norm * 1e-6);
     }
     expect(channelData(applyProjectors(rec), 0)).toEqual(channelData(rec, 0));
+  });
+});
+
+describe("readFifEvoked on test-ave.fif.gz (what MNE's test_evoked.py asserts)", () => {
+  const sets = readFifEvoked(sharedData("external/mne-python/test-ave.fif.gz"));
+
+  it("reads the four conditions with nave, first sample and 421 samples", () => {
+    expect(sets.map((s) => (s.source.header as FifEvokedHeader).comment)).toEqual(["Left Auditory", "Right Auditory", "Left visual", "Right visual"]);
+    expect(sets.map((s) => (s.source.header as FifEvokedHeader).nave)).toEqual([3, 6, 6, 6]);
+    expect(sets.every((s) => s.firstSample === -120 && s.data.shape[1] === 421 && s.data.shape[0] === 376)).toBe(true);
+  });
+
+  it("with projectors applied (proj=True), the magnetometer peak of condition 0 is MEG 1421 at 7.17057e-13 T", () => {
+    const ev = applyProjectors(sets[0]!);
+    let best = { name: "", value: 0 };
+    ev.channels.forEach((c, i) => {
+      if (c.kind !== "meg-mag") return;
+      for (const v of channelData(ev, i)) if (Math.abs(v) > Math.abs(best.value)) best = { name: c.name, value: v };
+    });
+    expect(best.name).toBe("MEG 1421");
+    expect(Math.abs(Math.abs(best.value) - 7.17057e-13) / 7.17057e-13).toBeLessThan(1e-5);
   });
 });
