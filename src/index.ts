@@ -15,3 +15,4 @@ export * from "./inspect/index.js";
 export * from "./moe/index.js";
 export * from "./train/index.js";
 export * from "./pipeline/index.js";
+export * from "./plot/index.js";
