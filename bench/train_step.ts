@@ -51,8 +51,10 @@ async function neurocode(): Promise<{ ms: number; profile: [string, number, numb
   const byKernel = new Map<string, [number, number]>();
   for (const k of prof.kernels) {
     const ms = Number(await k.kernelTimeMs);
-    const e = byKernel.get(k.name) ?? [0, 0];
-    byKernel.set(k.name, [e[0] + ms, e[1] + 1]);
+    // Products are listed per operand shapes: their cost depends on layout and batching.
+    const key = k.name === "BatchMatMul" ? `BatchMatMul ${k.inputShapes.map((s) => `[${s}]`).join("·")}` : k.name;
+    const e = byKernel.get(key) ?? [0, 0];
+    byKernel.set(key, [e[0] + ms, e[1] + 1]);
   }
   const profile = [...byKernel].map(([n, [ms, c]]) => [n, ms, c] as [string, number, number]).sort((a, b) => b[1] - a[1]);
   tf.dispose([x, y]);
@@ -93,4 +95,4 @@ console.log(`neurocode (${tf.getBackend()}): ${nc.ms.toFixed(1)} ms/step`);
 console.log(`PyTorch ${torchRun.version} CPU, 2 threads: ${torchRun.ms.toFixed(1)} ms/step`);
 console.log(`ratio neurocode/PyTorch: ${(nc.ms / torchRun.ms).toFixed(2)}x`);
 console.log(`\nneurocode profile of one step (kernel time ${total.toFixed(1)} ms):`);
-for (const [name, ms, count] of nc.profile.slice(0, 12)) console.log(`  ${name.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);
+for (const [name, ms, count] of nc.profile.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);

@@ -43,7 +43,7 @@ function stridesOf(shape: number[]): number[] {
 /**
  * Copies the strided view of `src` starting at element `base`, with shape
  * `outShape` and per-axis element strides `st`, into `dst` in row-major order.
- * Inner rows are copied with `set` when contiguous, else in 32x32 cache blocks.
+ * Contiguous inner rows are copied directly, strided ones in 32x32 cache blocks.
  */
 export function copyStrided(src: Heap, base: number, outShape: number[], st: number[], dst: Heap): void {
   const r = outShape.length;
@@ -65,8 +65,14 @@ export function copyStrided(src: Heap, base: number, outShape: number[], st: num
   let o = 0;
   const B = 32;
   for (let n = 0; n < nOuter; n++) {
-    if (sc === 1) {
+    if (sc === 1 && cols >= 256) {
       for (let i = 0; i < rows; i++, o += cols) dst.set(src.subarray(base + i * sr, base + i * sr + cols), o);
+    } else if (sc === 1) {
+      // Short rows: a plain loop beats allocating a subarray per row.
+      for (let i = 0; i < rows; i++) {
+        const srow = base + i * sr;
+        for (let j = 0; j < cols; j++) dst[o++] = src[srow + j]!;
+      }
     } else {
       for (let i0 = 0; i0 < rows; i0 += B) {
         const i1 = Math.min(rows, i0 + B);
