@@ -62,6 +62,9 @@ export interface FifInfo {
   experimenter: string | null;
 }
 
+/** MNE's (secs, usecs) marking "no measurement date" (anonymised files, and ids written without a date). */
+export const DATE_NONE: readonly [number, number] = [0, 2 ** 31 - 1];
+
 /** Bytes of one `FIFFT_CH_INFO_STRUCT`. */
 export const CH_INFO_BYTES = 96;
 
@@ -256,6 +259,7 @@ export function readMeasInfo(src: FifSource, meas: FifNode, fileIdTime: [number,
   }
   // Without FIFF_MEAS_DATE, MNE takes the time of the most specific block id (MEAS_INFO, MEAS, then the file id).
   measDate ??= idTime(src, node, FIFF.PARENT_BLOCK_ID) ?? idTime(src, node, FIFF.BLOCK_ID) ?? idTime(src, meas, FIFF.BLOCK_ID) ?? idTime(src, meas, FIFF.PARENT_BLOCK_ID) ?? fileIdTime;
+  if (measDate && measDate[0] === DATE_NONE[0] && measDate[1] === DATE_NONE[1]) measDate = null;
   const names = new Set(channels.map((c) => c.name));
   const bads: string[] = [];
   for (const b of findBlocks(meas, FIFFB.MNE_BAD_CHANNELS)) {

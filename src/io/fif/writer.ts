@@ -6,7 +6,7 @@ import type { ChannelKind, Projector, Recording } from "../../recording/types.js
 import type { WriteOptions } from "../open.js";
 import { FIFF, FIFF_UNIT_NAMES, FIFFB, FIFFC_VERSION, FIFFT, FIFFV_CH, FIFFV_COORD, FIFFV_NEXT_NONE, FIFFV_ROLE_NEXT_FILE, FIFFV_ROLE_PREV_FILE } from "./constants.js";
 import { splitNameByNumber } from "./raw.js";
-import { coordFrameForKind, type FifChannel, type FifInfo } from "./info.js";
+import { coordFrameForKind, DATE_NONE, type FifChannel, type FifInfo } from "./info.js";
 import type { FifHeader } from "./read.js";
 import type { CoordTrans } from "./tag.js";
 
@@ -109,15 +109,16 @@ class TagWriter {
   end(block: number): void {
     this.ints(FIFF.BLOCK_END, [block]);
   }
-  id(kind: number): void {
+  /** An id struct; `time` null writes MNE's DATE_NONE so readers see no measurement date. */
+  id(kind: number, time: readonly [number, number] | null): void {
     const b = new DataView(new ArrayBuffer(20));
-    const now = Date.now();
     const machid = randomBytes(8);
+    const [secs, usecs] = time ?? DATE_NONE;
     b.setInt32(0, FIFFC_VERSION);
     b.setInt32(4, machid.readInt32BE(0));
     b.setInt32(8, machid.readInt32BE(4));
-    b.setInt32(12, Math.floor(now / 1000));
-    b.setInt32(16, (now % 1000) * 1000);
+    b.setInt32(12, secs);
+    b.setInt32(16, usecs);
     this.tag(kind, FIFFT.ID_STRUCT, new Uint8Array(b.buffer));
   }
   floatMatrix(kind: number, rows: readonly (readonly number[])[]): void {
@@ -217,6 +218,7 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
     w.end(FIFFB.MNE_BAD_CHANNELS);
   }
   let measSeconds: number | null = null;
+  let measDate: [number, number] | null = null;
   if (rec.startTime) {
     // meas_date is the time of acquisition sample 0, first_samp samples before the first kept sample.
     const back = rec.startTime.fraction - rec.firstSample / rec.sfreq;
@@ -227,6 +229,7 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
       usecs -= 1e6;
     }
     w.ints(FIFF.MEAS_DATE, [secs, usecs]);
+    measDate = [secs, usecs];
     measSeconds = secs + usecs / 1e6;
   }
   w.ints(FIFF.NCHAN, [nc]);
@@ -281,10 +284,11 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
       const partPath = files.length === 0 ? path : splitNameByNumber(path, files.length);
       const file = openAtomic(partPath);
       files.push(file);
-      w.id(FIFF.FILE_ID);
+      // Ids carry the measurement date: MNE falls back to them when FIFF_MEAS_DATE is absent.
+      w.id(FIFF.FILE_ID, measDate);
       w.ints(FIFF.DIR_POINTER, [-1]);
       w.start(FIFFB.MEAS);
-      w.id(FIFF.BLOCK_ID);
+      w.id(FIFF.BLOCK_ID, measDate);
       const head = w.flush();
       file.write(head);
       file.write(infoBytes);

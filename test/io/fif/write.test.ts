@@ -109,6 +109,18 @@ describe("writeFif round trips (FIF → FIF)", () => {
   });
 });
 
+describe("writeFif without a start time", () => {
+  it("writes MNE's DATE_NONE so the file reads back with no measurement date (not the time of writing)", () => {
+    const base = readFif(sharedData("external/mne-python/test_bin_raw.fif"), quiet);
+    const out = join(dir, "nodate_raw.fif");
+    writeFif(out, { ...base, startTime: null, annotations: [{ onset: 0.5, duration: 1, description: "x" }] });
+    const b = readFif(out);
+    expect(b.startTime).toBeNull();
+    expect((b.source.header as FifHeader).info.measDate).toBeNull();
+    expect(b.annotations).toEqual([{ onset: 0.5, duration: 1, description: "x" }]);
+  });
+});
+
 describe("FIF → EDF (EEG only) → FIF", () => {
   it("test_bin_raw EEG: keeps names, rate, start time, annotations and data to EDF's 16-bit resolution", () => {
     // 1000 Hz (EDF cannot hold 600.615 Hz exactly); annotations added so there is something to keep.
