@@ -17,8 +17,6 @@ export interface DispatchPlan {
   assignSlot: tf.Tensor1D;
   /** [E·C] assignment held by each slot, or `T·k` when the slot is empty. */
   slotAssign: tf.Tensor1D;
-  /** [E·C] token held by each slot, or `T` when the slot is empty. */
-  slotToken: tf.Tensor1D;
 }
 
 /**
@@ -59,75 +57,60 @@ export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity:
       const inv = tf.scatterND(tf.expandDims(assignSlot, 1), ids, [numExperts * capacity + 1]);
       const filled = tf.slice(inv, 0, numExperts * capacity);
       const slotAssign = tf.where(tf.greater(filled, 0), tf.sub(filled, tf.scalar(1, "int32")), tf.scalar(t * k, "int32"));
-      const slotToken = tf.floorDiv(slotAssign, tf.scalar(k, "int32"));
-      return tf.concat([assignSlot, slotAssign, slotToken]);
+      return tf.concat([assignSlot, slotAssign]);
       }),
     () => tf.zerosLike(indices),
   )(indices);
   const assignSlot = tf.slice(packed, 0, t * k) as tf.Tensor1D;
   const slotAssign = tf.slice(packed, t * k, numExperts * capacity) as tf.Tensor1D;
-  const slotToken = tf.slice(packed, t * k + numExperts * capacity, numExperts * capacity) as tf.Tensor1D;
   packed.dispose();
-  return { numTokens: t, topK: k, numExperts, capacity, assignSlot, slotAssign, slotToken };
+  return { numTokens: t, topK: k, numExperts, capacity, assignSlot, slotAssign };
 }
 
 /**
  * Copies each token into the expert slots it was assigned: [T, d] → [E, C, d]
- * (empty slots are zero). Differentiable w.r.t. `x`: since each slot holds at
- * most one assignment, the backward pass is a gather with the inverse map, so
- * no scatter kernel is needed (the wasm backend has no `UnsortedSegmentSum`).
+ * (empty slots are zero). Differentiable w.r.t. `x`.
  */
 export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
-  const { numExperts: e, capacity: c, topK: k } = plan;
-  const d = x.shape[1];
-  return unaryCustomGrad(
-    (xs, save) => {
-      save([plan.assignSlot, plan.slotAssign]);
-      // Empty slots read row T, the zero row.
-      return tf.tidy(() => tf.reshape(gatherOrZero(xs as tf.Tensor2D, plan.slotToken), [e, c, d]));
-    },
-    (dy, saved) =>
-      tf.tidy(() => {
-        const perAssign = gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!); // dropped → zeros
-        return tf.sum(tf.reshape(perAssign, [plan.numTokens, k, d]), 1);
-      }),
-  )(x) as tf.Tensor3D;
+  const [t, d] = x.shape;
+  const perAssignment = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, plan.topK, 1]), [t * plan.topK, d]) as tf.Tensor2D;
+  return dispatchAssignments(perAssignment, plan);
 }
 
 /**
- * Like `dispatchTokens`, but every assignment brings its own row (e.g. the
- * attention output of each selected expert's heads): [T·k, d] rows in
- * assignment order (`t·k + j`) → [E, C, d]. Differentiable by the inverse gather.
+ * Moves one row per assignment (in assignment order `t·k + j`, e.g. the
+ * attention output of each selected expert's heads) into the expert slots:
+ * [T·k, d] → [E, C, d].
  */
 export function dispatchAssignments(rows: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
-  const { numExperts: e, capacity: c, topK: k, numTokens: t } = plan;
-  const d = rows.shape[1];
-  return unaryCustomGrad(
-    (r, save) => {
-      save([plan.assignSlot]);
-      return tf.tidy(() => tf.reshape(gatherOrZero(r as tf.Tensor2D, plan.slotAssign), [e, c, d]));
-    },
-    (dy, saved) => tf.tidy(() => gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!)),
-  )(rows) as tf.Tensor3D;
+  const { numExperts: e, capacity: c } = plan;
+  return pickRows(rows, plan.slotAssign, plan.assignSlot, [e, c, rows.shape[1]]) as tf.Tensor3D;
 }
 
 /**
  * Reads each assignment's expert output back: [E, C, d] → [T, k, d] (dropped
- * assignments read zeros). Differentiable w.r.t. `expertOut` by the inverse gather.
+ * assignments read zeros).
  */
 export function collectOutputs(expertOut: tf.Tensor3D, plan: DispatchPlan): tf.Tensor3D {
-  const { numExperts: e, capacity: c, topK: k, numTokens: t } = plan;
-  const d = expertOut.shape[2];
+  return pickRows(expertOut, plan.assignSlot, plan.slotAssign, [plan.numTokens, plan.topK, expertOut.shape[2]]) as tf.Tensor3D;
+}
+
+/**
+ * Rows of `x` (as [n, d], d = last axis) picked by `forward`, reshaped to
+ * `shape`. The two maps are inverse partial permutations (each slot holds at
+ * most one assignment), so the gradient is the gather of `dy`'s rows by
+ * `backward`: no scatter kernel is needed (the wasm backend has no
+ * `UnsortedSegmentSum`, which `tf.gather`'s own gradient uses).
+ */
+function pickRows(x: tf.Tensor, forward: tf.Tensor, backward: tf.Tensor, shape: number[]): tf.Tensor {
+  const d = x.shape[x.rank - 1]!;
   return unaryCustomGrad(
-    (out, save) => {
-      save([plan.assignSlot, plan.slotAssign]);
-      return tf.tidy(() => tf.reshape(gatherOrZero(tf.reshape(out, [e * c, d]) as tf.Tensor2D, plan.assignSlot), [t, k, d]));
+    (v, save) => {
+      save([backward]);
+      return tf.tidy(() => tf.reshape(gatherOrZero(tf.reshape(v, [-1, d]) as tf.Tensor2D, forward), shape));
     },
-    (dy, saved) =>
-      tf.tidy(() => {
-        return tf.reshape(gatherOrZero(tf.reshape(dy, [t * k, d]) as tf.Tensor2D, saved[1]!), [e, c, d]); // empty slots → zeros
-      }),
-  )(expertOut) as tf.Tensor3D;
+    (dy, saved) => tf.tidy(() => tf.reshape(gatherOrZero(tf.reshape(dy, [-1, d]) as tf.Tensor2D, saved[0]!), x.shape)),
+  )(x);
 }
 
 /**
