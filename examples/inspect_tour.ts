@@ -30,7 +30,7 @@ import {
 } from "../src/index.js";
 
 const CONFIG: TourTransformerConfig = { inDim: 4, dModel: 32, nHead: 4, layers: 4, dimFeedforward: 64, classes: 3 };
-const [BATCH, T, STEPS] = [32, 16, 80];
+const [BATCH, T, STEPS] = [16, 16, 40];
 const PLANTED = { module: "blocks.1.linear2", feature: 7, bias: 20000 };
 
 /**
