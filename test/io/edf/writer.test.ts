@@ -11,7 +11,7 @@ import type { EdfHeader } from "../../../src/io/edf/header.js";
 import { openEdf, readEdf } from "../../../src/io/edf/reader.js";
 import { writeEdf } from "../../../src/io/edf/writer.js";
 import { writeRecording } from "../../../src/io/open.js";
-import { channelData, channelIndex, createRecording } from "../../../src/recording/recording.js";
+import { channelData, channelIndex, createRecording, crop } from "../../../src/recording/recording.js";
 import { toIso } from "../../../src/recording/time.js";
 import type { Annotation, Recording, Segment } from "../../../src/recording/types.js";
 import type { NeurocodeWarning } from "../../../src/warnings.js";
@@ -297,6 +297,23 @@ describe("write → read round trip (fast-check)", () => {
     const back = readEdf(p, { onWarning: quiet() });
     expect(back.sfreq).toBeCloseTo(sfreq, 3);
     expect((back.source.header as EdfHeader).recordDurationText).toBe("1.000641");
+  });
+
+  it("a cropped (zero-copy view) EDF+D recording writes and reads back as the crop", () => {
+    const src = WRITTEN_FIXTURES[2]!.make();
+    const cut = crop(src, 1, 6.5); // 1 s of the first segment, the gap, 1 s of the second
+    expect(cut.segments).toEqual([
+      { startSample: 0, nSamples: 128, onset: 0 },
+      { startSample: 128, nSamples: 128, onset: 4.5 },
+    ]);
+    const p = join(tmp(), "crop.edf");
+    writeEdf(p, cut, { onWarning: quiet() });
+    const back = readEdf(p, { onWarning: quiet() });
+    expect(back.segments).toEqual(cut.segments);
+    expect(back.annotations).toEqual(cut.annotations);
+    expect(back.startTime).toEqual(cut.startTime);
+    const steps = stepOf(p);
+    cut.channels.forEach((_, i) => expect(maxExcess(channelData(cut, i), channelData(back, i), steps[i]!)).toBeLessThanOrEqual(0));
   });
 
   it("refuses what EDF cannot hold: NaN samples, control bytes in annotations; leaves no file behind", () => {
