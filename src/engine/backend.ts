@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
+import { installFusedKernels } from "./fused.js";
 import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
 
@@ -66,6 +67,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
     if (name === "wasm") {
       installFastMatMul();
       installFastKernels();
+      installFusedKernels();
     }
     return true;
   } catch {

@@ -22,9 +22,9 @@ import * as tf from "@tensorflow/tfjs";
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
 type Info = tf.TensorInfo;
-type Heap = Float32Array | Int32Array | Uint8Array;
+export type Heap = Float32Array | Int32Array | Uint8Array;
 
-interface WasmHeapBackend {
+export interface WasmHeapBackend {
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(t: Info): Heap;
