@@ -1,15 +1,6 @@
 import type { Command } from "commander";
-import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../../engine/backend.js";
+import type * as tf from "@tensorflow/tfjs";
 import { ConfigError, ShapeError } from "../../errors.js";
-import { readNpy } from "../../io/npy.js";
-import { writeFileAtomic } from "../../io/atomic.js";
-import { loadModelCheckpoint, modelFactoryNames } from "../../inspect/checkpoint.js";
-import { readActivations } from "../../inspect/arrow.js";
-import { nameMatcher } from "../../inspect/patterns.js";
-import { moduleOrder } from "../../inspect/records.js";
-import { ActivationRecorder } from "../../inspect/recorder.js";
-import { formatSummary, summarizeActivations, summarySvg } from "../../inspect/report.js";
 import { parseList, parseNumber } from "../options.js";
 
 interface RecordOptions {
@@ -30,20 +21,25 @@ interface ReportOptions {
 }
 
 /** An input array as the model's [B, T, C] float32 tensor (a [T, C] file is one batch item). */
-function readInput(path: string): tf.Tensor {
+async function readInput(path: string): Promise<tf.Tensor> {
+  const [{ readNpy }, tfjs] = await Promise.all([import("../../io/npy.js"), import("@tensorflow/tfjs")]);
   const a = readNpy(path);
   if (a.shape.length !== 2 && a.shape.length !== 3) throw new ShapeError(`${path}`, ["B?", "T", "C"], a.shape);
   const shape = a.shape.length === 2 ? [1, ...a.shape] : a.shape;
-  return tf.tensor(Float32Array.from(a.data as ArrayLike<number>), shape, "float32");
+  return tfjs.tensor(Float32Array.from(a.data as ArrayLike<number>), shape, "float32");
 }
 
-/** `neurocode inspect`: record activations of a checkpointed model, and `inspect report` to summarise them. */
+/**
+ * `neurocode inspect`: record activations of a checkpointed model, and `inspect
+ * report` to summarise them. The TensorFlow.js-based modules load inside the
+ * actions so other commands do not pay for them at start-up.
+ */
 export function registerInspect(program: Command): void {
   const cmd = program
     .command("inspect")
     .description("record what a model's modules compute (statistics or tensors → Arrow) and report on it")
     .argument("[inputs...]", ".npy model inputs, [T, C] or [B, T, C]; each file is one forward pass")
-    .option("--checkpoint <file>", `a safetensors checkpoint written by neurocode (models: ${modelFactoryNames().join(", ")})`)
+    .option("--checkpoint <file>", "a safetensors checkpoint written by neurocode's saveCheckpoint (metadata names the model)")
     .option("--record <patterns>", "module names to record: globs (blocks.*, **.attn) or /regex/, comma-separated", parseList)
     .option("--out <file>", "the Arrow IPC file to write", "activations.arrow")
     .option("--full", "keep full tensors too, not only summary statistics")
@@ -61,15 +57,21 @@ Examples:
       if (!opts.checkpoint || !opts.record || inputs.length === 0) {
         throw new ConfigError("inspect", "needs --checkpoint, --record and at least one input (or use `inspect report`)");
       }
+      const [{ initBackend }, { loadModelCheckpoint }, { ActivationRecorder }, tfjs] = await Promise.all([
+        import("../../engine/backend.js"),
+        import("../../inspect/checkpoint.js"),
+        import("../../inspect/recorder.js"),
+        import("@tensorflow/tfjs"),
+      ]);
       await initBackend();
       const { model, name } = loadModelCheckpoint(opts.checkpoint);
       try {
         const rec = new ActivationRecorder(model, { record: opts.record, fullTensors: opts.full, byteBudget: opts.byteBudget, topK: opts.topK });
         rec.phase = opts.phase ?? "";
         for (const path of inputs) {
-          const x = readInput(path);
+          const x = await readInput(path);
           try {
-            tf.tidy(() => model.call(x));
+            tfjs.tidy(() => model.call(x));
           } finally {
             x.dispose();
           }
@@ -89,7 +91,14 @@ Examples:
     .option("--layers <patterns>", "residual layers for LAC voids (default: same-shaped modules not nested in another)", parseList)
     .option("--alpha <a>", "LAC threshold factor", parseNumber, 0.8)
     .option("--json", "print JSON instead of text")
-    .action((file: string, opts: ReportOptions) => {
+    .action(async (file: string, opts: ReportOptions) => {
+      const [{ readActivations }, { nameMatcher }, { moduleOrder }, { formatSummary, summarizeActivations, summarySvg }, { writeFileAtomic }] = await Promise.all([
+        import("../../inspect/arrow.js"),
+        import("../../inspect/patterns.js"),
+        import("../../inspect/records.js"),
+        import("../../inspect/report.js"),
+        import("../../io/atomic.js"),
+      ]);
       const t = readActivations(file);
       const layers = opts.layers ? moduleOrder(t).filter(nameMatcher(opts.layers)) : undefined;
       const summary = summarizeActivations(t, { layers, alpha: opts.alpha });
