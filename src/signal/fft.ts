@@ -365,17 +365,3 @@ export function fftPlan(n: number): FftPlan {
   }
   return p;
 }
-
-/** The smallest 2^a·3^b·5^c ≥ n (fast FFT lengths). */
-export function nextFastLength(n: number): number {
-  if (n <= 1) return 1;
-  let best = Infinity;
-  for (let p5 = 1; p5 < 2 * n; p5 *= 5) {
-    for (let p35 = p5; p35 < 2 * n; p35 *= 3) {
-      let v = p35;
-      while (v < n) v *= 2;
-      if (v < best) best = v;
-    }
-  }
-  return best;
-}

@@ -14,7 +14,7 @@ import { designFir, designNotch, type FirDesignOptions, type NotchOptions } from
 import { butterSos } from "./iir.js";
 import type { RowKernel } from "./kernels.js";
 import { runKernelParallel, type ParallelOptions } from "./parallel.js";
-import { resampledLength } from "./resample.js";
+import { resamplePolyLength, resampledLength } from "./resample.js";
 
 export interface FilterRecordingOptions extends FirDesignOptions, ParallelOptions {
   /** `"fir"` (default: MNE's FIR) or `"iir"` (Butterworth of `iirOrder`, applied with scipy's `sosfiltfilt`). */
@@ -159,7 +159,8 @@ function rationalRatio(to: number, from: number): [number, number] {
  * Resamples every channel to `sfreq` Hz (MNE 1.3 `raw.resample(sfreq)` by
  * default). Each segment is resampled on its own; segment lengths become
  * `round(n·sfreq/old)`, onsets (s) and annotations are unchanged, and
- * `firstSample` scales like MNE's `first_samp`.
+ * `firstSample` scales like MNE's `first_samp`. Every channel goes through
+ * the same resampler (MNE treats stim channels specially; neurocode does not).
  */
 export function resampleRecording(rec: Recording, sfreq: number, opts: ResampleRecordingOptions = {}): Recording {
   if (!(sfreq > 0) || !Number.isFinite(sfreq)) throw new ValueError(`target rate must be a positive number of Hz, got ${sfreq}`);
@@ -174,7 +175,7 @@ export function resampleRecording(rec: Recording, sfreq: number, opts: ResampleR
   } else if (method === "polyphase") {
     const [up, down] = rationalRatio(sfreq, rec.sfreq);
     kernel = { op: "resamplePoly", up, down };
-    newLen = (n) => Math.ceil((n * up) / down);
+    newLen = (n) => resamplePolyLength(n, up, down);
   } else {
     throw new ConfigError("method", `must be "fft" or "polyphase", got "${String(method)}"`);
   }

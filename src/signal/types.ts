@@ -1,5 +1,2 @@
 /** A signal row: neurocode stores float32, computations accumulate in float64. */
 export type FloatArray = Float32Array | Float64Array;
-
-/** Frequencies and rates are in Hz throughout `signal`. */
-export type Hz = number;

@@ -9,6 +9,8 @@ import {
   designFir,
   designNotch,
   FftPlan,
+  findFlatChannels,
+  findHighAmplitudeChannels,
   mulawDecode,
   mulawEncode,
   resampleFft,
@@ -18,8 +20,9 @@ import {
   stagedMulawDecode,
   stagedMulawEncode,
   welch,
+  zscoreChannels,
 } from "../../src/signal/index.js";
-import { sinusoids } from "./helpers.js";
+import { recordingOf, sinusoids } from "./helpers.js";
 
 /** Amplitude of the `f` Hz component of x[lo, hi) by least squares on sin/cos. */
 function amplitude(x: ArrayLike<number>, f: number, sfreq: number, lo: number, hi: number): number {
@@ -169,5 +172,21 @@ describe("µ-law", () => {
     expect(s[2]).toBeCloseTo(Math.log(1 + 25500) / Math.log(256), 5);
     expect(s[2]).toBeCloseTo(1.83, 2);
     expect(stagedMulawDecode(s)[3]).toBeCloseTo(-100, 3);
+  });
+});
+
+describe("per-channel z-score and amplitude checks", () => {
+  it("z-scores each row to mean 0, std 1 and refuses constant rows", () => {
+    const [z] = zscoreChannels([Float32Array.from([1, 2, 3, 4])]);
+    const m = z!.reduce((a, b) => a + b, 0) / 4;
+    const sd = Math.sqrt(z!.reduce((a, b) => a + (b - m) ** 2, 0) / 4);
+    expect(m).toBeCloseTo(0, 6);
+    expect(sd).toBeCloseTo(1, 6);
+    expect(() => zscoreChannels([new Float32Array(4)])).toThrow(/constant/);
+  });
+  it("finds flat and high-amplitude channels by peak-to-peak", () => {
+    const rec = recordingOf([new Float32Array(100).fill(1e-5), sinusoids(100, 100, [[5, 20e-6]]), sinusoids(100, 100, [[5, 1e-3]])], 100, ["flat", "ok", "big"]);
+    expect(findFlatChannels(rec)).toEqual(["flat"]);
+    expect(findHighAmplitudeChannels(rec, 500e-6)).toEqual(["big"]);
   });
 });
