@@ -34,7 +34,9 @@ def info_json(info):
         dev_head_t=None if dht is None else dht["trans"].tolist(),
         meas_date=None if md is None else [int(md.timestamp() // 1), md.microsecond],
         line_freq=info["line_freq"], highpass=float(info["highpass"]), lowpass=float(info["lowpass"]),
-        projs=projs)
+        projs=projs,
+        dig=[dict(kind=int(d["kind"]), ident=int(d["ident"]), r=d["r"].tolist(), coord_frame=int(d["coord_frame"]))
+             for d in (info["dig"] or [])])
 
 
 def brainomni_sensor(c, dev_head_t):

@@ -33,6 +33,10 @@ def main(orig_path, ours_path):
     check("sfreq", a.info["sfreq"] == b.info["sfreq"])
     check("meas_date", a.info["meas_date"] == b.info["meas_date"])
     check("first_samp", a.first_samp == b.first_samp)
+    dig_a, dig_b = a.info["dig"] or [], b.info["dig"] or []
+    check("dig", len(dig_a) == len(dig_b) and all(
+        (x["kind"], x["ident"], x["coord_frame"]) == (y["kind"], y["ident"], y["coord_frame"]) and np.array_equal(x["r"], y["r"])
+        for x, y in zip(dig_a, dig_b)))
     dht_a, dht_b = a.info["dev_head_t"], b.info["dev_head_t"]
     check("dev_head_t", (dht_a is None) == (dht_b is None) and (dht_a is None or np.allclose(dht_a["trans"], dht_b["trans"], atol=1e-7)))
     check("projs", [(p["desc"], p["kind"], p["active"], p["data"]["col_names"]) for p in a.info["projs"]]

@@ -39,6 +39,16 @@ export interface CtfCompensation {
   data: number[][];
 }
 
+/** A digitised point (`FIFFT_DIG_POINT_STRUCT` in the ISOTRAK block). */
+export interface DigPoint {
+  /** `FIFFV_POINT_*`: 1 cardinal, 2 HPI, 3 EEG, 4 extra. */
+  kind: number;
+  /** Number within the kind (cardinals: 1 LPA, 2 nasion, 3 RPA). */
+  ident: number;
+  /** Position in metres, in `FifInfo.digCoordFrame`. */
+  r: [number, number, number];
+}
+
 /** The measurement info of a FIF file (MNE's `Info`, the parts neurocode keeps). */
 export interface FifInfo {
   nchan: number;
@@ -58,6 +68,10 @@ export interface FifInfo {
   lowpass: number | null;
   projectors: Projector[];
   ctfCompensations: CtfCompensation[];
+  /** Digitised head points (fiducials, HPI coils, EEG electrodes, head shape), or empty. */
+  dig: DigPoint[];
+  /** `FIFFV_COORD_*` frame of `dig` (head unless the block says otherwise). */
+  digCoordFrame: number;
   description: string | null;
   experimenter: string | null;
 }
@@ -175,6 +189,20 @@ function readProjectors(src: FifSource, meas: FifNode): Projector[] {
   return out;
 }
 
+function readDig(src: FifSource, node: FifNode): { dig: DigPoint[]; digCoordFrame: number } {
+  const out: { dig: DigPoint[]; digCoordFrame: number } = { dig: [], digCoordFrame: FIFFV_COORD.HEAD };
+  const isotrak = findBlocks(node, FIFFB.ISOTRAK)[0];
+  for (const e of isotrak?.entries ?? []) {
+    const d = read(src, e);
+    if (e.kind === FIFF.MNE_COORD_FRAME) out.digCoordFrame = tagNumber(d);
+    else if (e.kind === FIFF.DIG_POINT) {
+      if (d.tag.type !== FIFFT.DIG_POINT_STRUCT || d.tag.size < 20) throw new FormatError({ path: src.path, field: "FIFF_DIG_POINT", offset: e.pos }, `expected a 20-byte dig point, got type ${d.tag.type}`);
+      out.dig.push({ kind: d.view.getInt32(0), ident: d.view.getInt32(4), r: [d.view.getFloat32(8), d.view.getFloat32(12), d.view.getFloat32(16)] });
+    }
+  }
+  return out;
+}
+
 function readCtfComps(src: FifSource, meas: FifNode): CtfCompensation[] {
   return findBlocks(meas, FIFFB.MNE_CTF_COMP_DATA).map((node) => {
     const kindE = findEntry(node, FIFF.MNE_CTF_COMP_KIND);
@@ -279,6 +307,7 @@ export function readMeasInfo(src: FifSource, meas: FifNode, fileIdTime: [number,
     lowpass,
     projectors: readProjectors(src, node),
     ctfCompensations: readCtfComps(src, node),
+    ...readDig(src, node),
     description,
     experimenter,
   };

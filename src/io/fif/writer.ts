@@ -6,7 +6,7 @@ import type { ChannelKind, Projector, Recording } from "../../recording/types.js
 import type { WriteOptions } from "../open.js";
 import { FIFF, FIFF_UNIT_NAMES, FIFFB, FIFFC_VERSION, FIFFT, FIFFV_CH, FIFFV_COORD, FIFFV_NEXT_NONE, FIFFV_ROLE_NEXT_FILE, FIFFV_ROLE_PREV_FILE } from "./constants.js";
 import { splitNameByNumber } from "./raw.js";
-import { coordFrameForKind, DATE_NONE, type FifChannel, type FifInfo } from "./info.js";
+import { coordFrameForKind, DATE_NONE, type DigPoint, type FifChannel, type FifInfo } from "./info.js";
 import type { FifHeader } from "./read.js";
 import type { CoordTrans } from "./tag.js";
 
@@ -143,6 +143,13 @@ class TagWriter {
     [0, 1, 2].forEach((i) => b.setFloat32(92 + 4 * i, -(inv[3 * i]! * t.move[0] + inv[3 * i + 1]! * t.move[1] + inv[3 * i + 2]! * t.move[2])));
     this.tag(FIFF.COORD_TRANS, FIFFT.COORD_TRANS_STRUCT, new Uint8Array(b.buffer));
   }
+  digPoint(p: DigPoint): void {
+    const b = new DataView(new ArrayBuffer(20));
+    b.setInt32(0, p.kind);
+    b.setInt32(4, p.ident);
+    p.r.forEach((x, i) => b.setFloat32(8 + 4 * i, x));
+    this.tag(FIFF.DIG_POINT, FIFFT.DIG_POINT_STRUCT, new Uint8Array(b.buffer));
+  }
   chInfo(c: FifChannel, scanNo: number): void {
     const b = new DataView(new ArrayBuffer(96));
     b.setInt32(0, scanNo);
@@ -187,8 +194,8 @@ function writeProjectors(w: TagWriter, projectors: readonly Projector[]): void {
  * Writes a Recording as a raw FIF file that MNE reads back with the same
  * channels (kinds, coil types, loc, units, cal; range reset to 1 as MNE does
  * for float data), bads, dev_head_t, meas date, filters, projectors and
- * annotations. Data are float32 buffers of one second (stored = value / cal),
- * so values keep float32 precision. Digitisation points, HPI and CTF
+ * annotations, and digitisation points. Data are float32 buffers of one second
+ * (stored = value / cal), so values keep float32 precision. HPI, SSS and CTF
  * compensation blocks are not written. Files larger than `splitSize` are
  * split MNE's way (`x_raw.fif`, `x_raw-1.fif`... linked by FIFFB_REF blocks).
  * Written atomically: no part appears until all are complete.
@@ -211,6 +218,12 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
   });
   const w = new TagWriter();
   w.start(FIFFB.MEAS_INFO);
+  if (info.dig?.length) {
+    w.start(FIFFB.ISOTRAK);
+    if (info.digCoordFrame !== undefined && info.digCoordFrame !== FIFFV_COORD.HEAD) w.ints(FIFF.MNE_COORD_FRAME, [info.digCoordFrame]);
+    for (const p of info.dig) w.digPoint(p);
+    w.end(FIFFB.ISOTRAK);
+  }
   writeProjectors(w, projectors);
   if (rec.bads.length) {
     w.start(FIFFB.MNE_BAD_CHANNELS);

@@ -14,6 +14,7 @@ interface GoldenInfo {
   nchan: number; sfreq: number; chs: GoldenChannel[]; bads: string[]; dev_head_t: number[][] | null;
   meas_date: [number, number] | null; line_freq: number | null; highpass: number; lowpass: number;
   projs: { desc: string; kind: number; active: boolean; col_names: string[]; data: number[][] }[];
+  dig: { kind: number; ident: number; r: number[]; coord_frame: number }[];
 }
 interface GoldenRaw {
   info: GoldenInfo; first_samp: number; n_times: number; channel_types: string[]; sample_idx: number[]; ptp: number[];
@@ -46,6 +47,7 @@ export function expectMatchesGolden(rec: Recording, g: GoldenRaw, samples: Float
     expect(info.devHeadT!.move).toEqual([t[0]![3], t[1]![3], t[2]![3]]);
   }
   expect(info.measDate).toEqual(g.info.meas_date);
+  expect(info.dig.map((d) => ({ kind: d.kind, ident: d.ident, r: d.r, coord_frame: info.digCoordFrame }))).toEqual(g.info.dig);
   expect(info.lineFreq).toBe(g.info.line_freq);
   expect(info.highpass ?? 0).toBe(g.info.highpass);
   expect(info.lowpass ?? g.info.sfreq / 2).toBe(g.info.lowpass);

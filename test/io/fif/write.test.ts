@@ -40,6 +40,7 @@ function expectSameFif(a: Recording, b: Recording): void {
   expect(ib.channels.map((c) => ({ ...c, range: 1, cal: c.cal * c.range, scanNo: 0 }))).toEqual(ia.channels.map((c) => ({ ...c, range: 1, cal: Math.fround(c.cal * c.range), scanNo: 0 })));
   expect(ib.devHeadT).toEqual(ia.devHeadT);
   expect(ib.measDate).toEqual(ia.measDate);
+  expect([ib.dig, ib.digCoordFrame]).toEqual([ia.dig, ia.digCoordFrame]);
   expect([ib.lowpass, ib.highpass, ib.lineFreq]).toEqual([ia.lowpass, ia.highpass, ia.lineFreq]);
   expect(b.projectors).toEqual(a.projectors);
   expect(b.annotations.map((x) => x.description)).toEqual(a.annotations.map((x) => x.description));
