@@ -17,9 +17,7 @@ import numpy as np
 from mne.io.constants import FIFF
 from mne.transforms import Transform, rotation
 
-ROOT = op.dirname(op.dirname(op.dirname(op.abspath(__file__))))
-SHARED = op.join(op.dirname(ROOT), "shared", "data")
-OUT = op.join(ROOT, "test", "golden", "fif")
+from fif_paths import OUT, SHARED
 
 
 def main():

@@ -13,9 +13,7 @@ import os.path as op
 import mne
 import numpy as np
 
-ROOT = op.dirname(op.dirname(op.dirname(op.abspath(__file__))))
-SHARED = op.join(op.dirname(ROOT), "shared", "data")
-OUT = op.join(ROOT, "test", "golden", "fif")
+from fif_paths import OUT, SHARED
 
 
 def main():
