@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, ValueError } from "../errors.js";
+import { ConfigError } from "../errors.js";
 import type { AnyModule, HookHandle } from "../nn/module.js";
 import { writeActivations } from "./arrow.js";
 import { nameMatcher, type NamePattern } from "./patterns.js";
@@ -62,6 +62,8 @@ export class ActivationRecorder {
   readonly modules: string[];
   /** Label stored with every row from now on (e.g. `prompt`, `generated`). */
   phase = "";
+  /** Matched modules that returned no tensor (nothing recorded for them). */
+  readonly unrecorded = new Set<string>();
   private readonly builder: ActivationTableBuilder;
   private readonly calls = new Map<string, number>();
   private handles: HookHandle[];
@@ -80,7 +82,11 @@ export class ActivationRecorder {
 
   private record(name: string, output: unknown, input: unknown): void {
     const out = primaryTensor(output);
-    if (!out) throw new ValueError(`recorder: module "${name}" returned no tensor`);
+    if (!out) {
+      // Failing inside the model's forward would break the run being inspected; report it instead.
+      this.unrecorded.add(name);
+      return;
+    }
     const call = this.calls.get(name) ?? 0;
     this.calls.set(name, call + 1);
     // Update statistics need the input only when it has the output's shape (residual blocks).

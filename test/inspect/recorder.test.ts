@@ -73,9 +73,23 @@ describe("ActivationRecorder", () => {
     net.dispose();
   });
 
-  it("rejects patterns that match nothing", () => {
+  it("rejects patterns that match nothing; modules without a tensor output are listed, not recorded", () => {
     const net = makeNet();
     expect(() => new ActivationRecorder(net, { record: "decoder.*" })).toThrow(ConfigError);
+    const x = input();
+    const plain = runValues(net, x);
+    // hooks before and after the recorder wrap blocks.0's output in an object and unwrap it
+    const block0 = net.blocks.items[0]!;
+    const wrap = block0.registerForwardHook((ctx) => ({ notATensor: ctx.output }));
+    const rec = new ActivationRecorder(net, { record: ["blocks.0", "head"] });
+    const unwrap = block0.registerForwardHook((ctx) => (ctx.output as { notATensor: tf.Tensor }).notATensor);
+    expect(runValues(net, x)).toEqual(plain);
+    wrap.remove();
+    unwrap.remove();
+    rec.detach();
+    expect([...rec.unrecorded]).toEqual(["blocks.0"]);
+    expect(new Set(rec.table().module)).toEqual(new Set(["head"]));
+    x.dispose();
     net.dispose();
   });
 
