@@ -115,12 +115,15 @@ function readExact(fd: number, path: string, position: number, length: number, f
 function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: NeurocodeWarning[], warn: WarningHandler): EdfFile {
   let fd: number | null = fdIn;
   const { signals, recordBytes, headerBytes, nRecords, bytesPerSample } = header;
-  const names = uniqueLabels(
-    signals.map((s) => s.label),
+  const dataSignals = signals.flatMap((s, i) => (s.isAnnotation ? [] : [i]));
+  // Only data signals need unique names (files with several annotation signals repeat `EDF Annotations`).
+  const unique = uniqueLabels(
+    dataSignals.map((i) => signals[i]!.label),
     warn,
     path,
   );
-  const dataSignals = signals.flatMap((s, i) => (s.isAnnotation ? [] : [i]));
+  const names = signals.map((s) => s.label);
+  dataSignals.forEach((i, k) => (names[i] = unique[k]!));
   const annotationSignals = signals.flatMap((s, i) => (s.isAnnotation ? [i] : []));
   const duration = header.recordDuration > 0 ? header.recordDuration : 1;
   const fullScale = bytesPerSample === 2 ? 2 ** 15 : 2 ** 23;

@@ -62,7 +62,9 @@ describe("hand-made EDF+ files", () => {
         ["+1.5\x151\x14second signal\x14\x00", "", "+0\x14first\x14\x00"],
       ],
     });
-    const rec = readEdf(p, { onWarning: () => {} });
+    const w: NeurocodeWarning[] = [];
+    const rec = readEdf(p, { onWarning: (x) => w.push(x) });
+    expect(w).toEqual([]);
     expect(rec.annotations).toEqual([
       { onset: 0, duration: null, description: "first" },
       { onset: 0.25, duration: 0, description: "early" },
