@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { ConfigError, ShapeError } from "../errors.js";
+import { ConfigError, ShapeError, ValueError } from "../errors.js";
 import { rng } from "../engine/random.js";
 import { Linear } from "../nn/linear.js";
 import { Module } from "../nn/module.js";
@@ -118,6 +118,8 @@ export class Router extends Module<[tf.Tensor], Routing> {
         const std = tf.softplus(this.noise.call(xin));
         logits = tf.add(logits, tf.mul(std, noiseTensor([t, this.numExperts], "normal", 1)));
       }
+      // One small [T, E] reduction read back: NaN logits would otherwise route silently to expert 0.
+      if (!tf.all(tf.isFinite(logits)).dataSync()[0]) throw new ValueError("router logits are not finite (NaN or ±Inf in the input or the router weights)");
       const probs = (this.score === "softmax" ? tf.softmax(logits) : tf.sigmoid(logits)) as tf.Tensor2D;
       const hasMask = this.selectionBias.some((b) => b !== 0);
       const indices = constantTopK(hasMask ? tf.add(probs, tf.tensor1d(this.selectionBias)) : probs, this.topK);

@@ -5,7 +5,7 @@ import { manualSeed } from "../../src/engine/random.js";
 import { MoEFeedForward } from "../../src/moe/layer.js";
 import { collectMoEAux, disposeAux } from "../../src/moe/aux.js";
 import { routerZLoss, switchAuxLoss } from "../../src/moe/losses.js";
-import { ConfigError, ShapeError } from "../../src/errors.js";
+import { ConfigError, ShapeError, ValueError } from "../../src/errors.js";
 import { goldens, type MoeCase } from "./golden.js";
 
 beforeAll(async () => {
@@ -202,7 +202,11 @@ describe("drop-in use and errors", () => {
     const moe = new MoEFeedForward(8, { experts: 4, hidden: 16 });
     const bad = tf.zeros([3, 7]);
     expect(() => moe.call(bad)).toThrow(ShapeError);
-    bad.dispose();
+    const nan = tf.tensor2d([[0, 0, 0, 0, 0, 0, 0, NaN]]);
+    const before = tf.memory().numTensors;
+    expect(() => moe.call(nan)).toThrow(ValueError);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([bad, nan]);
     moe.dispose();
   });
 });
