@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readFif, type FifHeader } from "../../../src/io/fif/read.js";
-import { closeFifRaw, openFifRaw, readFifSamples } from "../../../src/io/fif/raw.js";
+import { FIFF } from "../../../src/io/fif/constants.js";
+import { closeFifRaw, openFifRaw, readFifSamples, splitNameByNumber } from "../../../src/io/fif/raw.js";
+import { memorySource } from "../../../src/io/fif/source.js";
+import { readDirectory } from "../../../src/io/fif/tree.js";
 import { writeFif } from "../../../src/io/fif/writer.js";
 import { readRecording, writeRecording } from "../../../src/io/open.js";
 import { channelData, cropSamples, pick } from "../../../src/recording/recording.js";
@@ -97,6 +100,24 @@ describe("writeFif round trips (FIF → FIF)", () => {
     } finally {
       closeFifRaw(raw);
     }
+  });
+
+  it("finds the next part by FIFF_REF_FILE_NUM when the name tag is missing (MNE's naming rule)", () => {
+    expect(splitNameByNumber("/d/x_raw.fif", 1)).toBe("/d/x_raw-1.fif");
+    expect(splitNameByNumber("/d/x_raw-1.fif", 2)).toBe("/d/x_raw-2.fif");
+    expect(splitNameByNumber("/d/x_raw.fif.gz", 1)).toBe("/d/x_raw-1.fif.gz");
+    const a = readFif(sharedData("generated/neuromag_raw.fif"));
+    const out = join(dir, "bynum_raw.fif");
+    writeFif(out, a, { splitSize: 3_000_000 });
+    // Hide every FIFF_REF_FILE_NAME tag of the first part by giving it an unknown kind.
+    const bytes = new Uint8Array(readFileSync(out));
+    const refs = readDirectory(memorySource(bytes)).filter((e) => e.kind === FIFF.REF_FILE_NAME);
+    expect(refs).toHaveLength(1);
+    new DataView(bytes.buffer).setInt32(refs[0]!.pos, 99999);
+    writeFileSync(out, bytes);
+    const b = readFif(out);
+    expect((b.source.header as FifHeader).paths).toEqual([out, join(dir, "bynum_raw-1.fif")]);
+    expect(b.data.shape).toEqual(a.data.shape);
   });
 
   it("long channel names (> 15 characters) survive through FIFFB_CH_INFO blocks", () => {
