@@ -310,8 +310,15 @@ function annotationSpan(header: EdfHeader, annSignals: number[]): { lo: number; 
  * bytes, `[lo, hi)` of `annotationSpan`) and derives record time stamps, runs
  * of contiguous records and annotations relative to the first sample.
  */
-function readTimeline(path: string, header: EdfHeader, annSignals: number[], warn: WarningHandler, spanOf: (r: number) => Uint8Array): EdfTimeline {
+function readTimeline(path: string, header: EdfHeader, annSignals: number[], warnAll: WarningHandler, spanOf: (r: number) => Uint8Array): EdfTimeline {
   const { nRecords, signals, bytesPerSample, signalOffsets } = header;
+  // A damaged annotation signal can repeat one problem in every record: say each kind 3 times, then count.
+  const counts = new Map<string, number>();
+  const warn: WarningHandler = (w) => {
+    const n = (counts.get(w.code) ?? 0) + 1;
+    counts.set(w.code, n);
+    if (n <= 3) warnAll(w);
+  };
   const zero: Decimal = { n: 0n, scale: 0 };
   const duration = parseDecimal(header.recordDurationText) ?? decimalOf(header.recordDuration);
   const stamps: (Decimal | null)[] = new Array<Decimal | null>(nRecords).fill(null);
@@ -338,6 +345,9 @@ function readTimeline(path: string, header: EdfHeader, annSignals: number[], war
         });
       });
     }
+  }
+  for (const [code, n] of counts) {
+    if (n > 3) warnAll({ code, message: `${n - 3} more like the above`, path });
   }
   const missing = stamps.filter((s) => s === null).length;
   if (header.plus && missing > 0 && nRecords > 0) {

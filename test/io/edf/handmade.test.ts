@@ -129,3 +129,14 @@ describe("hand-made EDF+ files", () => {
     expect(rec.data.shape).toEqual([1, 4]);
   });
 });
+
+describe("warning floods", () => {
+  it("a problem repeated in every record is reported 3 times, then counted", () => {
+    const w: NeurocodeWarning[] = [];
+    const p = build("flood.edf", { labels: ["Cz"], annotations: [Array.from({ length: 10 }, (_, r) => stamp(`+${r}`) + "garbage\x14x\x14\x00")] });
+    const rec = readEdf(p, { onWarning: (x) => w.push(x) });
+    expect(w.map((x) => x.code)).toEqual(Array(4).fill("edf.tal-invalid"));
+    expect(w[3]!.message).toBe("7 more like the above");
+    expect(rec.segments).toEqual([{ startSample: 0, nSamples: 40, onset: 0 }]);
+  });
+});
