@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { fusedGelu } from "../engine/fused.js";
+import { geluExact } from "../engine/fused.js";
 
 /*
  * Stateless activation functions with PyTorch's exact formulas. Each is
@@ -21,7 +21,7 @@ export function selu(x: tf.Tensor): tf.Tensor {
 /**
  * `torch.nn.functional.gelu`: exact `x·Φ(x) = ½x(1 + erf(x/√2))` by default,
  * or the tanh approximation `½x(1 + tanh(√(2/π)(x + 0.044715x³)))` with `approximate = "tanh"`.
- * On wasm the exact form runs as one fused kernel (engine/fused.ts).
+ * On wasm the exact form's gradient is one fused kernel (engine/fused.ts).
  */
 export function gelu(x: tf.Tensor, approximate: "none" | "tanh" = "none"): tf.Tensor {
   return tf.tidy(() => {
@@ -29,7 +29,7 @@ export function gelu(x: tf.Tensor, approximate: "none" | "tanh" = "none"): tf.Te
       const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
     }
-    return fusedGelu(x) ?? tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    return geluExact(x);
   });
 }
 
