@@ -18,14 +18,20 @@ export interface FifSource {
   close(): void;
 }
 
-/** True when `path` names a gzip-compressed FIF file. */
-export function isGzipPath(path: string): boolean {
-  return path.toLowerCase().endsWith(".gz");
+/** True when the file starts with the gzip magic bytes (whatever its name says). */
+function isGzipFile(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const magic = new Uint8Array(2);
+    return readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Opens a FIF file (`.fif` by positioned reads, `.fif.gz` inflated in memory). */
+/** Opens a FIF file: plain files by positioned reads, gzip-compressed ones (`.fif.gz`, found by their magic bytes) inflated in memory. */
 export function openFifSource(path: string): FifSource {
-  if (isGzipPath(path)) {
+  if (isGzipFile(path)) {
     let bytes: Uint8Array;
     try {
       bytes = gunzipSync(readFileSync(path));

@@ -175,5 +175,9 @@ describe("corrupt files give a FormatError with path and offset, never a crash o
     expect(() => readFif(p)).toThrow(FormatError);
     writeFileSync(p, gz);
     expect(readFif(p).data.shape).toEqual(base.data.shape);
+    // Compressed content is recognised by its magic bytes, not only by the name.
+    const misnamed = join(dir, "gz_inside_raw.fif");
+    writeFileSync(misnamed, gz);
+    expect(readFif(misnamed).data.shape).toEqual(base.data.shape);
   });
 });
