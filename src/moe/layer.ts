@@ -114,6 +114,10 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
     const ecf = opts.evalCapacityFactor ?? 2.0;
     if (!(cf > 0)) throw new ConfigError(`${path}.capacityFactor`, `must be > 0, got ${cf}`);
     if (!(ecf > 0)) throw new ConfigError(`${path}.evalCapacityFactor`, `must be > 0, got ${ecf}`);
+    const sh = opts.sharedHidden ?? 0;
+    if (!Number.isInteger(sh) || sh < 0) throw new ConfigError(`${path}.sharedHidden`, `must be an integer ≥ 0, got ${sh}`);
+    // Checked before any parameter exists, so a bad config leaves no variables behind.
+    this.expertOf = opts.expertMap ? checkExpertMap(opts.expertMap, opts.experts, `${path}.expertMap`) : null;
     this.capacityFactor = cf;
     this.evalCapacityFactor = ecf;
     this.auxLossCoef = opts.auxLossCoef ?? 0.01;
@@ -122,7 +126,6 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       "router",
       new Router(dModel, { numExperts: opts.experts, topK, score: opts.score, renormalize: opts.renormalize, noisy: opts.noisy, jitter: opts.jitter }),
     );
-    this.expertOf = opts.expertMap ? checkExpertMap(opts.expertMap, opts.experts, `${path}.expertMap`) : null;
     const numFfn = this.expertOf ? Math.max(...this.expertOf) + 1 : opts.experts;
     const groupSizes = Array.from({ length: numFfn }, (_, g) => (this.expertOf ? this.expertOf.filter((m) => m === g).length : 1));
     this.choicesPerExpert = Math.min(topK, Math.max(...groupSizes));
@@ -130,8 +133,6 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       "experts",
       new ExpertFFN({ numExperts: numFfn, dModel, hidden: opts.hidden, glu: opts.glu, bias: opts.bias, activation: opts.activation ?? (opts.glu ? "silu" : "gelu") }),
     );
-    const sh = opts.sharedHidden ?? 0;
-    if (!Number.isInteger(sh) || sh < 0) throw new ConfigError(`${path}.sharedHidden`, `must be an integer ≥ 0, got ${sh}`);
     this.shared = sh
       ? this.registerModule("shared", new ExpertFFN({ numExperts: 1, dModel, hidden: sh, glu: opts.glu, bias: opts.bias, activation: this.experts.activationName }))
       : null;
