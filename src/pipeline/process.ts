@@ -121,7 +121,8 @@ export function processFile(
       "input.bytes": String(statSync(inputPath).size),
       sfreq: String(rec.sfreq),
       shape: JSON.stringify([nc, length]),
-      channels: JSON.stringify(rec.channels.map((c) => ({ name: c.name, kind: c.kind, unit: c.unit }))),
+      // Sensor geometry travels with the windows: sensor-aware models (BrainOmni) need it downstream.
+      channels: JSON.stringify(rec.channels.map((c) => ({ name: c.name, kind: c.kind, unit: c.unit, ...(c.sensor ? { sensor: c.sensor } : {}) }))),
     },
   );
   writeArrow(outputPath, table);

@@ -102,6 +102,10 @@ describe("neurocode run", () => {
     expect(JSON.parse(t.schema.metadata.get("shape")!)).toEqual([8, 256]);
     expect(t.schema.metadata.get("sfreq")).toBe("128");
     expect(Array.from(t.getChild("start_time")!.toArray() as Float64Array).slice(0, 3)).toEqual([0, 2, 4]);
+    // Channels carry their sensor geometry (standard 10-05 positions for EEG labels, metres).
+    const chans = JSON.parse(t.schema.metadata.get("channels")!) as { name: string; sensor?: { position: number[] } }[];
+    expect(chans.map((c) => c.name)).toEqual(["Fp1", "Fp2", "C3", "C4", "O1", "O2", "Cz", "Pz"]);
+    expect(chans.every((c) => c.sensor && Math.hypot(...c.sensor.position) > 0.05 && Math.hypot(...c.sensor.position) < 0.15)).toBe(true);
     const w0 = t.getChild("data")!.get(0)!.toArray() as Float32Array;
     expect(w0.length).toBe(8 * 256);
     expect(w0.every(Number.isFinite)).toBe(true);
