@@ -9,7 +9,7 @@ import { manualSeed, rng } from "../../src/engine/random.js";
 import { saveCheckpoint } from "../../src/models/brainomni/checkpoint.js";
 import { DEMO_TOKENIZER } from "../../src/models/brainomni/config.js";
 import { simulateBatch } from "../../src/models/brainomni/simulate.js";
-import { BrainTokenizer } from "../../src/models/brainomni/tokenizer.js";
+import { BrainTokenizer, officialInit } from "../../src/models/brainomni/tokenizer.js";
 import { TokenizerTrainer } from "../../src/models/brainomni/train.js";
 
 const steps = Number(process.argv[2] ?? 300);
@@ -17,14 +17,15 @@ const out = process.argv[3] ?? "models/brainomni-demo/braintokenizer-demo.safete
 await initBackend();
 manualSeed(2026);
 const tok = new BrainTokenizer(DEMO_TOKENIZER);
-const trainer = new TokenizerTrainer(tok, { steps, lr: 2e-3 });
+officialInit(tok, "fan-in");
+const trainer = new TokenizerTrainer(tok, { steps, lr: 2e-3, emaInit: "scaled" });
 const kinds = ["eeg", "meg", "mixed"] as const;
 const t0 = Date.now();
 for (let s = 0; s < steps; s++) {
-  const sim = simulateBatch(rng(), { batch: 8, channels: 8 + rng().int(25), samples: 512, kind: kinds[s % 3]! });
+  const sim = simulateBatch(rng(), { batch: 4, channels: 8 + rng().int(17), samples: 512, kind: kinds[s % 3]! });
   const x = tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]);
-  const pos = tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]);
-  const sensorType = tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]);
+  const pos = tf.tidy(() => tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]));
+  const sensorType = tf.tidy(() => tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]));
   const log = trainer.step({ x, pos, sensorType });
   tf.dispose([x, pos, sensorType]);
   if (s % 10 === 0 || s === steps - 1) {
@@ -34,6 +35,6 @@ for (let s = 0; s < steps; s++) {
 tok.eval();
 saveCheckpoint(tok, out, {
   description: "neurocode demonstration BrainTokenizer: trained on simulated signals only; not a scientific model",
-  training: `${steps} steps of TokenizerTrainer (official objective, 25% channel drop), batch 8, 8-32 channels, simulated EEG/MEG/mixed, lr 2e-3, seed 2026`,
+  training: `${steps} steps of TokenizerTrainer (official objective, 25% channel drop), batch 4, 8-24 channels, simulated EEG/MEG/mixed, lr 2e-3 warm-up cosine, AdamW (0.5, 0.9), Linear init std 1/sqrt(fan_in), k-means→EMA hand-over "scaled", seed 2026`,
 });
 console.log(`saved ${out}`);

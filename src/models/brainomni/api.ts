@@ -161,3 +161,61 @@ export function codesTable(files: { file: string; result: TokenizedRecording }[]
   }
   return buildTable(cols, meta);
 }
+
+/**
+ * Decodes a codes table (as written by `codesTable`) for the sensors given:
+ * each (file, window) becomes the sum of its codewords per source and frame,
+ * then the sensor-query decoder reconstructs every sensor. The output is the
+ * model's target scale (each window z-scored per channel).
+ * @returns float32 [windows, C, F/8 · windowLength] in table order
+ */
+export function decodeCodes(tokenizer: BrainTokenizer, table: Table, sensors: SensorVectors): { data: Float32Array; shape: number[] } {
+  const cfg = tokenizer.cfg;
+  const Q = cfg.numQuantizers;
+  const P = cfg.nNeuro;
+  const col = (name: string): ArrayLike<number> => {
+    const c = table.getChild(name);
+    if (!c) throw new ConfigError(`codes.${name}`, "column missing (not a neurocode codes table?)");
+    return c.toArray() as ArrayLike<number>;
+  };
+  const files = table.getChild("file")?.toArray() as string[] | undefined;
+  if (!files) throw new ConfigError("codes.file", "column missing (not a neurocode codes table?)");
+  const window = col("window");
+  const frame = col("frame");
+  const source = col("source");
+  const codes = Array.from({ length: Q }, (_, q) => col(`code_${q}`));
+  const keys: string[] = [];
+  const rowsOf = new Map<string, number[]>();
+  for (let r = 0; r < table.numRows; r++) {
+    const key = `${files[r]}\u0000${window[r]}`;
+    let list = rowsOf.get(key);
+    if (!list) rowsOf.set(key, (list = []));
+    if (list.length === 0) keys.push(key);
+    list.push(r);
+  }
+  let F = 0;
+  for (let r = 0; r < table.numRows; r++) F = Math.max(F, frame[r]! + 1);
+  const T = framesPerWindow(cfg);
+  if (F % T !== 0) throw new ConfigError("codes.frame", `frame count ${F} is not a multiple of ${T}`);
+  const C = sensors.nChannels;
+  const L = (F / T) * cfg.windowLength;
+  const out = new Float32Array(keys.length * C * L);
+  const { pos, sensorType } = sensorTensors(sensors, 1);
+  const books = tokenizer.quantizer.codebooks();
+  keys.forEach((key, w) => {
+    const idx = new Int32Array(P * F * Q);
+    for (const r of rowsOf.get(key)!) {
+      if (source[r]! >= P || codes.some((c) => c[r]! < 0 || c[r]! >= cfg.codebookSize)) throw new ConfigError("codes", `row ${r} does not fit this checkpoint (${P} sources, ${cfg.codebookSize} codes)`);
+      for (let q = 0; q < Q; q++) idx[(source[r]! * F + frame[r]!) * Q + q] = codes[q]![r]!;
+    }
+    const rec = tf.tidy(() => {
+      const ids = tf.tensor2d(idx, [P * F, Q], "int32");
+      const feats = tf.addN(books.map((b, q) => tf.gather(b.embed, tf.squeeze(tf.slice(ids, [0, q], [-1, 1]), [1]))));
+      return tokenizer.decode(feats.reshape([1, P, F, cfg.nDim]), pos, sensorType); // [1, C, N, L]
+    });
+    out.set(rec.dataSync(), w * C * L);
+    rec.dispose();
+  });
+  tf.dispose([pos, sensorType]);
+  return { data: out, shape: [keys.length, C, L] };
+}

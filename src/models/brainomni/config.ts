@@ -65,15 +65,15 @@ export const RELEASED_TOKENIZER: Readonly<BrainTokenizerConfig> = Object.freeze(
 
 /**
  * The small tokenizer neurocode trains and bundles as a demonstration
- * (`models/brainomni-demo/`): the released architecture at a quarter width,
- * 16 sources, 4 × 256 codes.
+ * (`models/brainomni-demo/`): the released architecture at 1/8 width
+ * (SEANet base 4, latent 32), 16 sources, 4 × 128 codes.
  */
 export const DEMO_TOKENIZER: Readonly<BrainTokenizerConfig> = Object.freeze({
   ...RELEASED_TOKENIZER,
-  nFilters: 8,
-  nDim: 64,
-  codebookDim: 64,
-  codebookSize: 256,
+  nFilters: 4,
+  nDim: 32,
+  codebookDim: 32,
+  codebookSize: 128,
 });
 
 const STAGE2_COMMON = { overlapRatio: 0.25, lmDepth: 12, lmDropout: 0.1, maskRatio: 0.5, numQuantizersUsed: 4 } as const;

@@ -100,8 +100,11 @@ export function meanPcc(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * @param xRec reconstruction [..., L]
  * @param target z-scored windows [..., L] (see `zscoreWindows`)
  * @param commitmentLoss scalar from the quantizer
+ * @param phaseWeight weight of the phase term (0.5 officially). Its gradient
+ *   scales as 1/|F(x̂)|, which is huge while the reconstruction is still near
+ *   zero; a warm start with 0 is an option when training from scratch.
  */
-export function tokenizerLoss(xRec: tf.Tensor, target: tf.Tensor, commitmentLoss: tf.Tensor): TokenizerLosses {
+export function tokenizerLoss(xRec: tf.Tensor, target: tf.Tensor, commitmentLoss: tf.Tensor, phaseWeight = 0.5): TokenizerLosses {
   if (xRec.shape.join() !== target.shape.join()) throw new ShapeError("reconstruction vs target", target.shape, xRec.shape);
   return tf.tidy(() => {
     const timeLoss = tf.mean(tf.abs(tf.sub(xRec, target)));
@@ -112,7 +115,7 @@ export function tokenizerLoss(xRec: tf.Tensor, target: tf.Tensor, commitmentLoss
     const ampLoss = tf.mean(tf.abs(tf.sub(amp(fr), amp(ft))));
     const phaseLoss = tf.mean(tf.abs(tf.sub(tf.atan2(fr.im, fr.re), tf.atan2(ft.im, ft.re))));
     const commit = commitmentLoss.clone();
-    const loss = tf.addN([timeLoss, tf.exp(tf.neg(pcc)), commit, ampLoss, tf.mul(phaseLoss, 0.5)]);
+    const loss = tf.addN([timeLoss, tf.exp(tf.neg(pcc)), commit, ampLoss, tf.mul(phaseLoss, phaseWeight)]);
     return { timeLoss, pcc, commitmentLoss: commit, ampLoss, phaseLoss, loss } as unknown as tf.TensorContainer;
   }) as unknown as TokenizerLosses;
 }

@@ -105,7 +105,7 @@ export function tokenizerInputs(rec: Recording, opts: TokenizerInputOptions = {}
   const T = Math.round(segSec * rec.sfreq);
   const C = rec.channels.length;
   const n = rec.data.shape[1]!;
-  const sensors = normalizePositions(sensorVectorsFromSensors(rec.channels.map((c) => c.sensor), rec.channels.map((c) => c.name)), opts.positions ?? "pretraining");
+  const sensors = recordingSensorVectors(rec, opts.positions);
   const groups = brainOmniGroups(rec.channels);
   const segments: Float32Array[] = [];
   const starts: number[] = [];
@@ -127,4 +127,9 @@ export function tokenizerInputs(rec: Recording, opts: TokenizerInputOptions = {}
     starts.push(s0 / rec.sfreq);
   }
   return { segments, starts, segmentSamples: T, sensors, channelNames: rec.channels.map((c) => c.name) };
+}
+
+/** Normalised 6-number sensor vectors and type ids of a recording's channels (all need geometry). */
+export function recordingSensorVectors(rec: Recording, mode: PositionNormalisation = "pretraining"): SensorVectors {
+  return normalizePositions(sensorVectorsFromSensors(rec.channels.map((c) => c.sensor), rec.channels.map((c) => c.name)), mode);
 }

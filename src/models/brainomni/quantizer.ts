@@ -40,6 +40,15 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
   readonly deadCodeThreshold: number;
   readonly kmeansIters: number;
   readonly kmeansSamples: number;
+  /**
+   * What k-means leaves in `embed_avg`: `official` copies the centres (as the
+   * BrainOmni code does), so the first EMA step divides each centre by its
+   * count and the codebook collapses towards the smallest codeword until dead
+   * codes are reset; `scaled` stores centre × count, consistent with the EMA
+   * (vector-quantize-pytorch's later behaviour). Training only.
+   */
+  emaInit: "official" | "scaled" = "official";
+  private lastUsed = 0;
 
   constructor(readonly dim: number, readonly codebookSize: number, opts: CodebookOptions = {}) {
     super();
@@ -96,7 +105,7 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
       [means, counts] = next;
     }
     this.embed.assign(means);
-    this.embedAvg.assign(means);
+    this.embedAvg.assign(this.emaInit === "scaled" ? tf.tidy(() => tf.mul(means, counts.expandDims(1))) : means);
     this.clusterSize.assign(counts);
     this.inited.assign(tf.ones([1]));
     means.dispose();
@@ -111,6 +120,7 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
    */
   emaUpdate(x: tf.Tensor, indices: tf.Tensor): void {
     const K = this.codebookSize;
+    this.lastUsed = new Set(indices.dataSync() as Int32Array).size / K;
     const d = this.decay;
     tf.tidy(() => {
       const onehot = tf.oneHot(indices, K).toFloat();
@@ -148,12 +158,9 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
     });
   }
 
-  /** Fraction of codes with an EMA count ≥ 1 (a usage measure for training logs). */
+  /** Fraction of the codes chosen at least once in the last training batch (before dead-code reset). */
   usage(): number {
-    const s = this.clusterSize.dataSync();
-    let used = 0;
-    for (const v of s) if (v >= 1) used++;
-    return used / s.length;
+    return this.lastUsed;
   }
 }
 

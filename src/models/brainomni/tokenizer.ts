@@ -1,9 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { gatherRows } from "../../engine/gather.js";
 import { ShapeError, ValueError } from "../../errors.js";
-import { normal } from "../../nn/init.js";
+import { Embedding } from "../../nn/embedding.js";
+import { normal, truncNormal } from "../../nn/init.js";
 import { Linear } from "../../nn/linear.js";
-import { Module } from "../../nn/module.js";
+import { Module, type AnyModule } from "../../nn/module.js";
 import { framesPerWindow, validateTokenizerConfig, type BrainTokenizerConfig } from "./config.js";
 import { BackwardSolution, ForwardSolution } from "./cross-attention.js";
 import { tokenizerLoss, zscoreWindows, type TokenizerLosses } from "./losses.js";
@@ -113,6 +114,29 @@ export class TokenizerDecoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
   }
 }
 
+/**
+ * The official `_init_weights` (applied by `self.apply` in both stages):
+ * Linear weights trunc_normal(std 0.02) with zero bias, Embedding
+ * trunc_normal(0.02); norms start at 1; convolutions and LSTMs keep PyTorch's
+ * defaults. Zero biases matter: the latents are L2-normalised, so a shared
+ * bias would make every token look alike and collapse the codebook.
+ * `fan-in` uses std 1/√in instead of 0.02: with 0.02 the attention is uniform
+ * and all latents start nearly parallel (cosine ≈ 0.999), which a short
+ * training run cannot escape; the demonstration checkpoint starts from it.
+ */
+export function officialInit(root: AnyModule, linearStd: "official" | "fan-in" = "official"): void {
+  for (const [, m] of root.namedModules()) {
+    if (m instanceof Linear) {
+      tf.tidy(() => {
+        m.weight.assign(truncNormal(m.weight.shape, linearStd === "official" ? 0.02 : 1 / Math.sqrt(m.inFeatures), -Infinity, Infinity));
+        m.bias?.assign(tf.zerosLike(m.bias));
+      });
+    } else if (m instanceof Embedding) {
+      tf.tidy(() => m.weight.assign(truncNormal(m.weight.shape, 0.02)));
+    }
+  }
+}
+
 /** Inputs of every tokenizer pass. */
 export interface TokenizerBatch {
   /** [B, C, T] group-normalised signal at 256 Hz. */
@@ -182,6 +206,7 @@ export class BrainTokenizer extends Module<[TokenizerBatch], TokenizeOutput> {
     this.encoder = this.registerModule("encoder", new TokenizerEncoder(this.cfg));
     this.quantizer = this.registerModule("quantizer", new BrainQuantizer(cfg.nDim, cfg.codebookSize, cfg.numQuantizers, { rotationTrick: cfg.rotationTrick }));
     this.decoder = this.registerModule("decoder", new TokenizerDecoder(this.cfg));
+    officialInit(this);
   }
 
   private check(b: TokenizerBatch): void {
@@ -271,7 +296,7 @@ export class BrainTokenizer extends Module<[TokenizerBatch], TokenizeOutput> {
    * C channels from their sensor embeddings, loss against the z-scored windows.
    * The quantizer updates its codebooks when the module is in training mode.
    */
-  trainForward(batch: TokenizerBatch, draw: ChannelDropDraw): TrainForwardOutput {
+  trainForward(batch: TokenizerBatch, draw: ChannelDropDraw, phaseWeight = 0.5): TrainForwardOutput {
     this.check(batch);
     return tf.tidy(() => {
       const windows = unfoldWindows(batch.x, this.cfg.windowLength, 0);
@@ -288,7 +313,7 @@ export class BrainTokenizer extends Module<[TokenizerBatch], TokenizeOutput> {
       const q = this.encodeWindows(visible, tf.slice(sp, [0, m, 0], [-1, C - m, -1]));
       const xRec = this.decoder.call(q.quantized, sp);
       const target = zscoreWindows(xp);
-      return { losses: tokenizerLoss(xRec, target, q.commitLoss), indices: q.indices, xRec, target } as unknown as tf.TensorContainer;
+      return { losses: tokenizerLoss(xRec, target, q.commitLoss, phaseWeight), indices: q.indices, xRec, target } as unknown as tf.TensorContainer;
     }) as unknown as TrainForwardOutput;
   }
 }

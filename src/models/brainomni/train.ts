@@ -22,6 +22,10 @@ export interface TokenizerTrainOptions {
   minFactor?: number;
   /** Clip the global gradient norm (none upstream; default none). */
   clipNorm?: number;
+  /** Weight of the phase loss (0.5 upstream). */
+  phaseWeight?: number;
+  /** k-means → EMA hand-over (`official` upstream; `scaled` avoids the early codebook collapse, see EuclideanCodebook.emaInit). */
+  emaInit?: "official" | "scaled";
 }
 
 /** Host numbers of one training step. */
@@ -53,6 +57,7 @@ export class TokenizerTrainer {
 
   constructor(readonly tokenizer: BrainTokenizer, readonly opts: TokenizerTrainOptions) {
     if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new ConfigError("steps", `must be a positive integer, got ${opts.steps}`);
+    for (const cb of tokenizer.quantizer.codebooks()) cb.emaInit = opts.emaInit ?? "official";
     const lr = opts.lr ?? 2e-4;
     const common = { lr, betas: opts.betas ?? ([0.5, 0.9] as [number, number]), eps: opts.eps ?? 1e-5 };
     const named = tokenizer.namedParameters().filter(([, p]) => p.trainable);
@@ -78,7 +83,7 @@ export class TokenizerTrainer {
     this.noDecay.lr = lr;
     let terms: number[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const out = tok.trainForward(batch, draw);
+      const out = tok.trainForward(batch, draw, this.opts.phaseWeight ?? 0.5);
       const l = out.losses;
       terms = [l.timeLoss, l.pcc, l.commitmentLoss, l.ampLoss, l.phaseLoss].map((t) => t.dataSync()[0]!);
       tf.dispose([out.indices, out.xRec, out.target]);
