@@ -55,11 +55,12 @@ const geluFusedBackward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
   };
 });
 
-/** Registers the fused GELU backward kernel on the wasm backend (idempotent). */
+/** Registers the fused backward kernels (GELU, LayerNorm) on the wasm backend (idempotent). */
 export function installFusedKernels(): void {
   if (installed || !tf.findBackend("wasm")) return;
   installed = true;
   tf.registerKernel({ kernelName: GELU_GRAD, backendName: "wasm", kernelFunc: geluGradKernel });
+  tf.registerKernel({ kernelName: LN_GRAD, backendName: "wasm", kernelFunc: layerNormGradKernel as unknown as tf.KernelFunc });
 }
 
 /**
@@ -69,4 +70,90 @@ export function installFusedKernels(): void {
 export function geluExact(x: tf.Tensor): tf.Tensor {
   if (!installed || tf.getBackend() !== "wasm" || x.dtype !== "float32") return geluComposite(x);
   return geluFusedBackward(x) as tf.Tensor;
+}
+
+const LN_GRAD = "NeurocodeLayerNormGrad";
+
+/**
+ * LayerNorm backward over rows of length D, in one pass per row:
+ * x̂ = (x − μ)·r, g = dy·w, dx = r·(g − mean(g) − x̂·mean(g·x̂)),
+ * dw = Σ_rows dy·x̂, db = Σ_rows dy.
+ */
+function layerNormGradKernel(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo[] {
+  const { dy, x, mean, rstd, w } = args.inputs as Record<string, tf.TensorInfo>;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const D = x!.shape[x!.shape.length - 1]!;
+  const dxInfo = backend.makeOutput(x!.shape, "float32");
+  const dwInfo = backend.makeOutput([D], "float32");
+  const dbInfo = backend.makeOutput([D], "float32");
+  const xs = backend.typedArrayFromHeap(x!) as Float32Array;
+  const gs = backend.typedArrayFromHeap(dy!) as Float32Array;
+  const ms = backend.typedArrayFromHeap(mean!) as Float32Array;
+  const rs = backend.typedArrayFromHeap(rstd!) as Float32Array;
+  const ws = backend.typedArrayFromHeap(w!) as Float32Array;
+  const dx = backend.typedArrayFromHeap(dxInfo) as Float32Array;
+  const dw = new Float64Array(D);
+  const db = new Float64Array(D);
+  const rows = xs.length / D;
+  for (let r = 0; r < rows; r++) {
+    const o = r * D;
+    const mu = ms[r]!;
+    const rstdR = rs[r]!;
+    let sg = 0;
+    let sgx = 0;
+    for (let j = 0; j < D; j++) {
+      const xh = (xs[o + j]! - mu) * rstdR;
+      const g = gs[o + j]! * ws[j]!;
+      sg += g;
+      sgx += g * xh;
+      dw[j] += gs[o + j]! * xh;
+      db[j] += gs[o + j]!;
+    }
+    sg /= D;
+    sgx /= D;
+    for (let j = 0; j < D; j++) {
+      const xh = (xs[o + j]! - mu) * rstdR;
+      dx[o + j] = rstdR * (gs[o + j]! * ws[j]! - sg - xh * sgx);
+    }
+  }
+  (backend.typedArrayFromHeap(dwInfo) as Float32Array).set(dw);
+  (backend.typedArrayFromHeap(dbInfo) as Float32Array).set(db);
+  return [dxInfo, dwInfo, dbInfo];
+}
+
+const layerNormFusedBackward = (eps: number) =>
+  tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const { mean, variance } = tf.moments(x, -1, true);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const value = tf.add(tf.mul(tf.mul(tf.sub(x, mean), rstd), w), b);
+    save([x, mean, rstd, w]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sm, sr, sw] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(LN_GRAD, { dy, x: sx, mean: sm, rstd: sr, w: sw }) as tf.Tensor[];
+      },
+    };
+  });
+
+const lnOps = new Map<number, ReturnType<typeof layerNormFusedBackward>>();
+
+/**
+ * `(x − mean)/√(var + eps)·w + b` over the last axis (biased variance), as
+ * `torch.nn.functional.layer_norm`. On wasm the backward pass is one fused
+ * kernel (≈20 tfjs kernels otherwise); elsewhere plain tfjs ops.
+ * @param x [..., D] float32 @param w, b [D]
+ */
+export function layerNormAffine(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  if (!installed || tf.getBackend() !== "wasm" || x.dtype !== "float32") {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b);
+    });
+  }
+  let op = lnOps.get(eps);
+  if (!op) lnOps.set(eps, (op = layerNormFusedBackward(eps)));
+  return op(x, w, b) as tf.Tensor;
 }

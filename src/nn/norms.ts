@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../errors.js";
+import { layerNormAffine } from "../engine/fused.js";
 import { Module } from "./module.js";
 
 /** Options of `LayerNorm` and `RMSNorm`. */
@@ -31,6 +32,7 @@ export class LayerNorm extends Module {
   /** @param x [..., dim] → same shape */
   forward(x: tf.Tensor): tf.Tensor {
     checkLast("LayerNorm input", x, this.dim);
+    if (this.weight && this.bias) return layerNormAffine(x, this.weight, this.bias, this.eps);
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
