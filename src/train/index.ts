@@ -1,3 +1,4 @@
 export * from "./metrics.js";
 export * from "./dataset.js";
 export * from "./loop.js";
+export * from "./finetune.js";

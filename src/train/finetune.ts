@@ -1,0 +1,135 @@
+/**
+ * Fine-tuning: a pretrained encoder (any Module that maps a batch of windows
+ * to one feature vector each), a classification head on top, optional
+ * freezing of the encoder, training with the resumable loop, and evaluation
+ * with the papers' metrics.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ValueError } from "../errors.js";
+import { Dropout } from "../nn/dropout.js";
+import { Linear } from "../nn/linear.js";
+import { crossEntropy } from "../nn/losses.js";
+import { Module, type AnyModule } from "../nn/module.js";
+import { AdamW } from "../nn/optim.js";
+import { warmupCosine } from "../nn/optim.js";
+import { epochBatches, takeSamples, type ArrayDataset } from "./dataset.js";
+import { fit, type FitResult, type TrainEvent } from "./loop.js";
+import { accuracy, balancedAccuracy, cohenKappa, f1Score, rocAuc, rocAucOvr } from "./metrics.js";
+
+/** A pretrained network seen as a feature extractor: windows `[B, ...sample]` → features `[B, dim]`. */
+export interface FeatureEncoder {
+  /** The network whose parameters may be fine-tuned (registered as `encoder`). */
+  module: AnyModule;
+  /** Features of a batch (differentiable; called inside the loss). */
+  embed: (x: tf.Tensor) => tf.Tensor;
+  /** Feature width. */
+  dim: number;
+}
+
+/** Encoder + dropout + linear head; the head is `head.weight`/`head.bias`. */
+export class Classifier extends Module<[tf.Tensor], tf.Tensor> {
+  readonly encoder: AnyModule;
+  readonly drop: Dropout;
+  readonly head: Linear;
+  constructor(private readonly features: FeatureEncoder, readonly nClasses: number, dropout = 0) {
+    super();
+    if (!Number.isInteger(nClasses) || nClasses < 2) throw new ValueError(`a classifier needs at least 2 classes, got ${nClasses}`);
+    this.encoder = this.registerModule("encoder", features.module);
+    this.drop = this.registerModule("drop", new Dropout(dropout));
+    this.head = this.registerModule("head", new Linear(features.dim, nClasses));
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.head.call(this.drop.call(this.features.embed(x))));
+  }
+}
+
+export interface FinetuneOptions {
+  encoder: FeatureEncoder;
+  nClasses: number;
+  train: ArrayDataset;
+  validation?: ArrayDataset;
+  /** Train only the head (linear probing) when true (default false: full fine-tuning). */
+  freezeEncoder?: boolean;
+  epochs?: number;
+  batchSize?: number;
+  /** Peak learning rate of the warm-up + cosine schedule (default 1e-3). */
+  lr?: number;
+  weightDecay?: number;
+  dropout?: number;
+  seed?: number;
+  patience?: number;
+  stateDir?: string;
+  resume?: boolean;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+/** Builds the classifier and trains it; returns the model (eval mode) and the loop's result. */
+export function finetuneClassifier(opts: FinetuneOptions): { model: Classifier; result: FitResult } {
+  const model = new Classifier(opts.encoder, opts.nClasses, opts.dropout ?? 0);
+  model.encoder.requiresGrad(!opts.freezeEncoder);
+  const epochs = opts.epochs ?? 10;
+  const batchSize = opts.batchSize ?? 32;
+  const lr = opts.lr ?? 1e-3;
+  const stepsPerEpoch = Math.ceil(opts.train.length / batchSize);
+  const optimizer = new AdamW(model.trainableParameters(), { lr, weightDecay: opts.weightDecay ?? 0.01 });
+  const result = fit({
+    model,
+    optimizer,
+    loss: (x, y) => crossEntropy(model.call(x), y),
+    train: opts.train,
+    ...(opts.validation ? { validation: opts.validation, score: (m: AnyModule, v: ArrayDataset) => evaluateClassifier(m as Classifier, v, batchSize).balancedAccuracy } : {}),
+    epochs,
+    batchSize,
+    seed: opts.seed ?? 0,
+    schedule: warmupCosine({ baseLr: lr, warmupSteps: Math.min(stepsPerEpoch, 10), totalSteps: epochs * stepsPerEpoch }),
+    clipNorm: 1,
+    ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+    ...(opts.stateDir ? { stateDir: opts.stateDir, resume: opts.resume ?? false } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+  });
+  optimizer.dispose();
+  return { model: model.eval(), result };
+}
+
+/** Class probabilities `[n][nClasses]` of a dataset, in evaluation mode. */
+export function predictProbabilities(model: Classifier, ds: ArrayDataset, batchSize = 32): number[][] {
+  const wasTraining = model.training;
+  model.eval();
+  const out: number[][] = [];
+  for (const idx of epochBatches(ds.length, batchSize, 0, 0, false)) {
+    const { x } = takeSamples(ds, idx);
+    const p = tf.tidy(() => tf.softmax(model.call(tf.tensor(x, [idx.length, ...ds.sampleShape]))).arraySync() as number[][]);
+    out.push(...p);
+  }
+  if (wasTraining) model.train();
+  return out;
+}
+
+/** The metrics the reference papers report for classification. */
+export interface ClassificationReport {
+  accuracy: number;
+  balancedAccuracy: number;
+  cohenKappa: number;
+  f1Weighted: number;
+  /** Binary AUROC, or one-vs-rest macro AUROC; `null` when a class is absent from the labels. */
+  auroc: number | null;
+  n: number;
+}
+
+/** Evaluates a classifier on a labelled dataset. */
+export function evaluateClassifier(model: Classifier, ds: ArrayDataset, batchSize = 32): ClassificationReport {
+  const probs = predictProbabilities(model, ds, batchSize);
+  const pred = probs.map((p) => p.indexOf(Math.max(...p)));
+  const y = Array.from(ds.y);
+  const present = new Set(y);
+  let auroc: number | null = null;
+  if (present.size === model.nClasses) auroc = model.nClasses === 2 ? rocAuc(y, probs.map((p) => p[1]!)) : rocAucOvr(y, probs);
+  return {
+    accuracy: accuracy(y, pred),
+    balancedAccuracy: balancedAccuracy(y, pred),
+    cohenKappa: cohenKappa(y, pred),
+    f1Weighted: f1Score(y, pred, "weighted"),
+    auroc,
+    n: ds.length,
+  };
+}
