@@ -1,9 +1,10 @@
 import { Dictionary, Field, Float32, Int32, List, Table, Utf8, vectorFromArray, type Vector } from "apache-arrow";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { FormatError, ValueError } from "../errors.js";
 import { buildTable, readArrow, writeArrow, type ColumnValues } from "../io/arrow.js";
 import { VERSION } from "../version.js";
-import type { ActivationTable } from "./records.js";
+import { concatActivationTables, type ActivationTable } from "./records.js";
 
 /** Schema metadata key that marks an Arrow file as neurocode activation records. */
 const KIND_KEY = "neurocode.kind";
@@ -93,8 +94,15 @@ export function writeActivations(path: string, t: ActivationTable): void {
   writeArrow(path, activationsToArrow(t));
 }
 
-/** Reads an Arrow IPC file written by `writeActivations`; unreadable files are a `FormatError`. */
+/**
+ * Reads an Arrow IPC file written by `writeActivations`, or a directory of
+ * `part-*.arrow` files streamed by an `ActivationRecorder` (as one table, parts
+ * in name order). Unreadable files are a `FormatError`.
+ */
 export function readActivations(path: string): ActivationTable {
   if (!existsSync(path)) throw new ValueError(`no such file: ${path}`);
-  return activationsFromArrow(readArrow(path), path);
+  if (!statSync(path).isDirectory()) return activationsFromArrow(readArrow(path), path);
+  const parts = readdirSync(path).filter((f) => /^part-\d+\.arrow$/.test(f)).sort();
+  if (parts.length === 0) throw new ValueError(`${path}: no part-*.arrow files`);
+  return concatActivationTables(parts.map((f) => activationsFromArrow(readArrow(join(path, f)), join(path, f))));
 }

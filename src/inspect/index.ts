@@ -6,7 +6,7 @@
  */
 export { rowLayout, type RowLayout, type RowStats, type RowStatsOptions, type UpdateStats } from "./stats.js";
 export { nameMatcher, type NamePattern } from "./patterns.js";
-export { ActivationTableBuilder, moduleOrder, type ActivationMeta, type ActivationTable, type CallRecord, type TableBuilderOptions } from "./records.js";
+export { ActivationTableBuilder, concatActivationTables, moduleOrder, type ActivationMeta, type ActivationTable, type CallRecord, type TableBuilderOptions } from "./records.js";
 export { activationsFromArrow, activationsToArrow, readActivations, writeActivations } from "./arrow.js";
 export { ActivationRecorder, matchModules, primaryTensor, type RecorderOptions } from "./recorder.js";
 export { lacActivated, layersToSkip, voidsFromTable, type VoidMap, type VoidOptions } from "./voids.js";

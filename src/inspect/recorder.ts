@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
 import type { AnyModule, HookHandle } from "../nn/module.js";
@@ -36,6 +38,17 @@ export function matchModules(model: AnyModule, patterns: NamePattern | readonly 
 export interface RecorderOptions extends TableBuilderOptions {
   /** Module-name pattern(s): globs over dotted names, RegExps or `/regex/` strings. */
   record: NamePattern | readonly NamePattern[];
+  /**
+   * Stream to this directory: every `flushRows` rows are written as the next
+   * `part-NNNNN.arrow` file and dropped from memory (`readActivations(dir)`
+   * reads the parts back as one table; pyarrow.dataset and polars read the
+   * folder too). Without it, rows stay in memory until `write`.
+   */
+  streamTo?: string;
+  /** Rows per part file when streaming (default 65536). */
+  flushRows?: number;
+  /** Table metadata stored with every part when streaming (model, checkpoint, inputs). */
+  meta?: Record<string, string>;
 }
 
 /**
@@ -68,9 +81,19 @@ export class ActivationRecorder {
   private readonly calls = new Map<string, number>();
   private handles: HookHandle[];
 
+  private readonly streamTo: string | null;
+  private readonly flushRows: number;
+  private readonly meta: Record<string, string>;
+  private parts = 0;
+
   constructor(model: AnyModule, opts: RecorderOptions) {
     const matched = matchModules(model, opts.record);
     this.builder = new ActivationTableBuilder(opts);
+    this.streamTo = opts.streamTo ?? null;
+    this.flushRows = opts.flushRows ?? 65536;
+    this.meta = { ...opts.meta };
+    if (!Number.isInteger(this.flushRows) || this.flushRows < 1) throw new ConfigError("flushRows", `must be an integer ≥ 1, got ${this.flushRows}`);
+    if (this.streamTo) mkdirSync(this.streamTo, { recursive: true });
     this.modules = matched.map(([n]) => n);
     this.handles = matched.map(([name, m]) =>
       m.registerForwardHook((ctx) => {
@@ -99,6 +122,28 @@ export class ActivationRecorder {
       output: asFloat32(out.dataSync()),
       input: inp ? { shape: inp.shape, data: inp.dataSync() as Float32Array } : undefined,
     });
+    if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
+  }
+
+  /**
+   * Streaming: writes the rows held in memory as the next part file and drops
+   * them. Called automatically every `flushRows` rows; call it (or `close`) at
+   * the end. Returns the part's path, or null when there was nothing to write.
+   */
+  flush(): string | null {
+    if (!this.streamTo) throw new ConfigError("streamTo", "flush() needs a recorder created with streamTo");
+    if (this.builder.numRows === 0) return null;
+    const path = join(this.streamTo, `part-${String(this.parts).padStart(5, "0")}.arrow`);
+    writeActivations(path, this.builder.finish(this.meta));
+    this.builder.clear();
+    this.parts++;
+    return path;
+  }
+
+  /** Detaches the hooks and, when streaming, writes the last part. */
+  close(): void {
+    this.detach();
+    if (this.streamTo) this.flush();
   }
 
   /** Rows recorded so far. */
@@ -117,13 +162,13 @@ export class ActivationRecorder {
     this.handles = [];
   }
 
-  /** The rows recorded so far; `extra` goes into the table metadata. */
+  /** The rows recorded so far (when streaming: those not yet flushed); `extra` goes into the table metadata. */
   table(extra: Record<string, string> = {}): ActivationTable {
-    return this.builder.finish(extra);
+    return this.builder.finish({ ...this.meta, ...extra });
   }
 
   /** Writes the rows recorded so far as an Arrow IPC file (atomically). */
   write(path: string, extra: Record<string, string> = {}): void {
-    writeActivations(path, this.table(extra));
+    writeActivations(path, this.table({ ...this.meta, ...extra }));
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from "../errors.js";
+import { ConfigError, ValueError } from "../errors.js";
 import {
   MEDIAN_SAMPLE,
   resolveRowStatsOptions,
@@ -94,7 +94,10 @@ export class ActivationTableBuilder {
   private dropped = 0;
   private readonly scratch = new Float64Array(MEDIAN_SAMPLE);
   private readonly top: ReturnType<typeof topKScratch>;
-  private readonly cols = {
+  private cols = ActivationTableBuilder.emptyColumns();
+
+  private static emptyColumns() {
+    return {
     module: [] as string[],
     call: [] as number[],
     phase: [] as string[],
@@ -117,7 +120,8 @@ export class ActivationTableBuilder {
     updateL2: [] as number[],
     updateCos: [] as number[],
     values: [] as (Float32Array | null)[],
-  };
+    };
+  }
 
   constructor(opts: TableBuilderOptions = {}) {
     this.stats = resolveRowStatsOptions(opts);
@@ -185,6 +189,15 @@ export class ActivationTableBuilder {
     return x.slice(off, off + width);
   }
 
+  /**
+   * Forgets the rows added so far (after they were written, when streaming);
+   * the byte budget stays spent, so it bounds all values ever kept.
+   */
+  clear(): void {
+    this.cols = ActivationTableBuilder.emptyColumns();
+    this.dropped = 0;
+  }
+
   /** The table so far (the builder can keep adding; later calls return longer tables). */
   finish(extra: Record<string, string> = {}): ActivationTable {
     const c = this.cols;
@@ -237,4 +250,45 @@ export function groupRows(n: number, key: (row: number) => string): Map<string, 
     g.push(r);
   }
   return groups;
+}
+
+/**
+ * Rows of several tables (e.g. the parts of a streamed recording) in one table,
+ * in order. Table-level facts come from the first table; dropped-row counts add up.
+ */
+export function concatActivationTables(parts: readonly ActivationTable[]): ActivationTable {
+  if (parts.length === 0) throw new ValueError("no activation tables to concatenate");
+  const cat = <T extends Int32Array | Float64Array>(pick: (t: ActivationTable) => T, Ctor: new (n: number) => T): T => {
+    const out = new Ctor(parts.reduce((n, t) => n + pick(t).length, 0));
+    let o = 0;
+    for (const t of parts) {
+      out.set(pick(t), o);
+      o += pick(t).length;
+    }
+    return out;
+  };
+  const first = parts[0]!;
+  return {
+    module: parts.flatMap((t) => t.module),
+    call: cat((t) => t.call, Int32Array),
+    phase: parts.flatMap((t) => t.phase),
+    batch: cat((t) => t.batch, Int32Array),
+    position: cat((t) => t.position, Int32Array),
+    width: cat((t) => t.width, Int32Array),
+    l2: cat((t) => t.l2, Float64Array),
+    mean: cat((t) => t.mean, Float64Array),
+    maxAbs: cat((t) => t.maxAbs, Float64Array),
+    argMaxAbs: cat((t) => t.argMaxAbs, Int32Array),
+    medianAbs: cat((t) => t.medianAbs, Float64Array),
+    fracZero: cat((t) => t.fracZero, Float64Array),
+    fracNearZero: cat((t) => t.fracNearZero, Float64Array),
+    fracPositive: cat((t) => t.fracPositive, Float64Array),
+    topIndices: parts.flatMap((t) => t.topIndices),
+    topValues: parts.flatMap((t) => t.topValues),
+    inL2: cat((t) => t.inL2, Float64Array),
+    updateL2: cat((t) => t.updateL2, Float64Array),
+    updateCos: cat((t) => t.updateCos, Float64Array),
+    values: parts.flatMap((t) => t.values),
+    meta: { ...first.meta, droppedValueRows: parts.reduce((n, t) => n + t.meta.droppedValueRows, 0) },
+  };
 }

@@ -81,6 +81,10 @@ describe("neurocode inspect", () => {
     expect(plot.startsWith("<svg")).toBe(true);
     expect(plot).toContain("void fraction (LAC)");
     expect((plot.match(/<rect x=/g) ?? []).length).toBeGreaterThanOrEqual(3 * 3);
+    const streamed = join(dir, "streamed");
+    expect((await run(["inspect", "--checkpoint", ck, inB, inB, "--record", "blocks.*", "--out", streamed, "--stream-rows", "25"])).code).toBe(0);
+    const parts = await run(["inspect", "report", streamed, "--json"]);
+    expect((JSON.parse(parts.out) as { rows: number }[]).map((s) => s.rows)).toEqual([20, 20, 20]);
     const j = await run(["inspect", "report", out, "--json", "--layers", "blocks.*"]);
     const summary = JSON.parse(j.out) as { module: string; rows: number; voidFraction: number }[];
     expect(summary.map((s) => s.rows)).toEqual([10, 10, 10]);

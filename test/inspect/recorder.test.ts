@@ -1,8 +1,12 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
 import { manualSeed, Rng } from "../../src/engine/random.js";
 import { ConfigError, ShapeError } from "../../src/errors.js";
+import { readActivations } from "../../src/inspect/arrow.js";
 import { massiveFromTable } from "../../src/inspect/massive.js";
 import { ActivationRecorder } from "../../src/inspect/recorder.js";
 import { overwriteModules, patchModules, scaleModules, skipModules, topkModules } from "../../src/inspect/interventions.js";
@@ -68,6 +72,33 @@ describe("ActivationRecorder", () => {
         expect(t.l2[r]).toBeCloseTo(Math.hypot(...row), 5);
         if (fullTensors) expect(t.values[r]).toEqual(row);
       });
+    }
+    x.dispose();
+    net.dispose();
+  });
+
+  it("streams part files that read back as the same table as an in-memory recording", () => {
+    const net = makeNet(2);
+    const x = input();
+    const dir = mkdtempSync(join(tmpdir(), "nc-stream-"));
+    try {
+      const whole = new ActivationRecorder(net, { record: ["blocks.*", "head"], meta: { model: "toy" } });
+      const streamed = new ActivationRecorder(net, { record: ["blocks.*", "head"], streamTo: dir, flushRows: 50, meta: { model: "toy" } });
+      for (let i = 0; i < 3; i++) runValues(net, x);
+      whole.detach();
+      expect(streamed.numRows).toBeLessThan(50);
+      streamed.close();
+      // a call's rows stay together: 12 rows per call, a part as soon as ≥ 50 rows → 3 parts of 60
+      expect(readdirSync(dir).sort()).toEqual(["part-00000.arrow", "part-00001.arrow", "part-00002.arrow"]);
+      const a = whole.table();
+      const b = readActivations(dir);
+      expect(b.module).toEqual(a.module);
+      expect([...b.call]).toEqual([...a.call]);
+      expect([...b.l2]).toEqual([...a.l2]);
+      expect(b.topIndices.map((t) => [...t])).toEqual(a.topIndices.map((t) => [...t]));
+      expect(b.meta.extra.model).toBe("toy");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     x.dispose();
     net.dispose();

@@ -11,6 +11,7 @@ interface RecordOptions {
   byteBudget?: number;
   topK?: number;
   phase?: string;
+  streamRows?: number;
 }
 
 interface ReportOptions {
@@ -46,6 +47,7 @@ export function registerInspect(program: Command): void {
     .option("--byte-budget <bytes>", "most bytes of full tensors to keep (default 64 MiB)", parseNumber)
     .option("--top-k <k>", "largest-|x| features kept per row (default 4)", parseNumber)
     .option("--phase <label>", "label stored with every row (e.g. prompt)")
+    .option("--stream-rows <n>", "stream: --out is a directory of part-NNNNN.arrow files of about n rows each", parseNumber)
     .addHelpText(
       "after",
       `
@@ -66,7 +68,15 @@ Examples:
       await initBackend();
       const { model, name } = loadModelCheckpoint(opts.checkpoint);
       try {
-        const rec = new ActivationRecorder(model, { record: opts.record, fullTensors: opts.full, byteBudget: opts.byteBudget, topK: opts.topK });
+        const rec = new ActivationRecorder(model, {
+          record: opts.record,
+          fullTensors: opts.full,
+          byteBudget: opts.byteBudget,
+          topK: opts.topK,
+          streamTo: opts.streamRows === undefined ? undefined : opts.out,
+          flushRows: opts.streamRows,
+          meta: { model: name, checkpoint: opts.checkpoint, inputs: JSON.stringify(inputs) },
+        });
         rec.phase = opts.phase ?? "";
         for (const path of inputs) {
           const x = await readInput(path);
@@ -76,16 +86,18 @@ Examples:
             x.dispose();
           }
         }
-        rec.detach();
-        rec.write(opts.out, { model: name, checkpoint: opts.checkpoint, inputs: JSON.stringify(inputs) });
-        process.stderr.write(`wrote ${opts.out}: ${rec.numRows} rows from ${rec.modules.length} modules over ${inputs.length} inputs\n`);
+        if (opts.streamRows === undefined) {
+          rec.detach();
+          rec.write(opts.out);
+        } else rec.close();
+        process.stderr.write(`wrote ${opts.out}: ${rec.modules.length} modules over ${inputs.length} inputs\n`);
       } finally {
         model.dispose();
       }
     });
   cmd
     .command("report")
-    .argument("<activations>", "an Arrow file written by `neurocode inspect`")
+    .argument("<activations>", "an Arrow file (or streamed directory) written by `neurocode inspect`")
     .description("print a per-module summary (norms, sparsity, contribution, LAC voids, massive activations) and plot it")
     .option("--svg <file>", "write a per-layer bar chart (SVG)")
     .option("--layers <patterns>", "residual layers for LAC voids (default: same-shaped modules not nested in another)", parseList)
