@@ -198,39 +198,75 @@ export function sosfiltZi(sos: Sos): Float64Array[] {
  * `x` and `y` may be the same array.
  */
 export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Float64Array(x.length), zi?: Float64Array[]): FloatArray {
-  cascade(sos, x, y, zi, false);
+  const work = y instanceof Float64Array ? y : new Float64Array(x.length);
+  if (work !== x) for (let i = 0; i < x.length; i++) work[i] = x[i]!;
+  cascade(sos, work, zi, false);
+  if (work !== y) y.set(work);
   return y;
 }
 
 /**
- * The cascade over `x` forwards, or backwards in time when `reverse` (which
- * is filtering the reversed signal and reversing the result, without copies).
+ * Runs the cascade in place over `v`, forwards, or backwards in time when
+ * `reverse` (filtering the reversed signal and reversing the result, without
+ * copies). Sections go two at a time so the two recursions overlap in the
+ * CPU pipeline (each alone is latency-bound).
  */
-function cascade(sos: Sos, x: ArrayLike<number>, y: FloatArray, zi: Float64Array[] | undefined, reverse: boolean): void {
+function cascade(sos: Sos, v: Float64Array, zi: Float64Array[] | undefined, reverse: boolean): void {
   const ns = checkSos(sos);
   const z = zi ?? sos.map(() => new Float64Array(2));
   if (z.length !== ns) throw new ShapeError("zi", [ns, 2], [z.length, 2]);
-  const n = x.length;
+  const n = v.length;
   const first = reverse ? n - 1 : 0;
   const step = reverse ? -1 : 1;
-  // Section by section over the whole signal: the state stays in registers.
-  let src: ArrayLike<number> = x;
-  for (let s = 0; s < ns; s++) {
+  let s = 0;
+  for (; s + 1 < ns; s += 2) {
     const c = sos[s]!;
+    const d = sos[s + 1]!;
     const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
-    let z0 = z[s]![0]!;
-    let z1 = z[s]![1]!;
+    const e0 = d[0]!, e1 = d[1]!, e2 = d[2]!, f1 = d[4]!, f2 = d[5]!;
+    let z0 = z[s]![0]!, z1 = z[s]![1]!;
+    let w0 = z[s + 1]![0]!, w1 = z[s + 1]![1]!;
     for (let k = 0, i = first; k < n; k++, i += step) {
-      const v = src[i]!;
-      const out = b0 * v + z0;
-      z0 = b1 * v - a1 * out + z1;
-      z1 = b2 * v - a2 * out;
-      y[i] = out;
+      const xin = v[i]!;
+      const u = b0 * xin + z0;
+      z0 = b1 * xin - a1 * u + z1;
+      z1 = b2 * xin - a2 * u;
+      const out = e0 * u + w0;
+      w0 = e1 * u - f1 * out + w1;
+      w1 = e2 * u - f2 * out;
+      v[i] = out;
     }
     z[s]![0] = z0;
     z[s]![1] = z1;
-    src = y;
+    z[s + 1]![0] = w0;
+    z[s + 1]![1] = w1;
   }
+  if (s < ns) {
+    const c = sos[s]!;
+    const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
+    let z0 = z[s]![0]!, z1 = z[s]![1]!;
+    for (let k = 0, i = first; k < n; k++, i += step) {
+      const xin = v[i]!;
+      const out = b0 * xin + z0;
+      z0 = b1 * xin - a1 * out + z1;
+      z1 = b2 * xin - a2 * out;
+      v[i] = out;
+    }
+    z[s]![0] = z0;
+    z[s]![1] = z1;
+  }
+}
+
+let scratchBuf = new Float64Array(0);
+
+/**
+ * A reused work buffer: a fresh multi-megabyte array costs more in page
+ * faults on first touch than the filtering itself (measured 14 ms vs 1 ms
+ * per hour of 256 Hz data).
+ */
+function scratch(n: number): Float64Array {
+  if (scratchBuf.length < n) scratchBuf = new Float64Array(n);
+  return scratchBuf.subarray(0, n);
 }
 
 export interface SosfiltfiltOptions {
@@ -261,7 +297,7 @@ export function sosfiltfilt(sos: Sos, x: ArrayLike<number>, opts: SosfiltfiltOpt
   const edge = padtype === null ? 0 : (opts.padlen ?? sosfiltfiltPadlen(sos));
   if (!Number.isInteger(edge) || edge < 0) throw new ConfigError("padlen", `must be a non-negative integer, got ${edge}`);
   if (n <= edge) throw new ValueError(`signal of ${n} samples must be longer than the pad length ${edge}`);
-  const ext = new Float64Array(n + 2 * edge);
+  const ext = scratch(n + 2 * edge);
   for (let i = 0; i < n; i++) ext[edge + i] = x[i]!;
   const x0 = x[0]!;
   const xl = x[n - 1]!;
@@ -281,8 +317,8 @@ export function sosfiltfilt(sos: Sos, x: ArrayLike<number>, opts: SosfiltfiltOpt
   }
   const zi = sosfiltZi(sos);
   const scaled = (v: number) => zi.map((z) => Float64Array.from([z[0]! * v, z[1]! * v]));
-  cascade(sos, ext, ext, scaled(ext[0]!), false);
-  cascade(sos, ext, ext, scaled(ext[ext.length - 1]!), true);
+  cascade(sos, ext, scaled(ext[0]!), false);
+  cascade(sos, ext, scaled(ext[ext.length - 1]!), true);
   for (let i = 0; i < n; i++) y[i] = ext[edge + i]!;
   return y;
 }
