@@ -199,6 +199,24 @@ describe("interventions", () => {
     net.dispose();
   });
 
+  it("a massive activation planted at one entry of a model's residual stream is found at that exact location", () => {
+    const net = makeNet(7);
+    const x = input();
+    const spike = tf.tidy(() => tf.oneHot(tf.tensor1d([(1 * T + 3) * D + 5], "int32"), B * T * D).reshape([B, T, D]).mul(5000));
+    const plant = overwriteModules(net, "blocks.1", (out) => tf.add(out, spike));
+    const rec = new ActivationRecorder(net, { record: "blocks.*" });
+    runValues(net, x);
+    rec.detach();
+    plant.remove();
+    const flags = massiveFromTable(rec.table()).flags;
+    expect(flags.filter((f) => f.module === "blocks.1").map((f) => [f.batch, f.position, f.feature])).toEqual([[1, 3, 5]]);
+    // the residual stream carries it on, at the same place
+    for (const f of flags) expect([f.batch, f.position, f.feature]).toEqual([1, 3, 5]);
+    spike.dispose();
+    x.dispose();
+    net.dispose();
+  });
+
   it("skip effects: no effect on earlier layers, the skipped update vanishes", () => {
     const net = makeNet(5);
     const x = input();
