@@ -2,41 +2,31 @@ import * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "./kernels.js";
 
 /*
- * Exact GELU with a fused backward pass for the wasm backend. The forward
- * stays on wasm kernels (their erf beats a JS loop); the backward, which
- * autodiff spreads over ~10 kernels on the feed-forward block's activations
- * (the largest tensors of a transformer), is one JS pass over the wasm heap.
- * Measured on [2048, 512], forward + backward: 334 ms composite → 184 ms
- * (machine heavily loaded; the ratio is what matters).
+ * Fused backward passes for the wasm backend. Forwards stay on wasm kernels
+ * (their erf/exp beat JS loops); backwards that autodiff spreads over 10-20
+ * kernels become one JS pass over the wasm heap:
+ * - exact GELU, on the feed-forward block's activations (a transformer's
+ *   largest tensors); forward + backward on [2048, 512] went 334 → 184 ms
+ *   with a JS erf, less now that the forward's erf is reused (load-noisy);
+ * - affine LayerNorm.
  */
 
 const GELU_GRAD = "NeurocodeGeluGrad";
 let installed = false;
 
-/**
- * erf(x) by Abramowitz & Stegun 7.1.26: absolute error ≤ 1.5e-7, about two
- * float32 ulps near 1, at the cost of one exp (a series would be exact but
- * many times slower on the largest activations).
- */
-export function erf(x: number): number {
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return x < 0 ? -y : y;
-}
-
 function geluGradKernel(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo {
-  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const { dy, x, e } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; e: tf.TensorInfo };
   const backend = args.backend as unknown as WasmHeapBackend;
   const out = backend.makeOutput(x.shape, "float32");
-  const xs = backend.typedArrayFromHeap(x);
-  const gs = backend.typedArrayFromHeap(dy);
-  const ds = backend.typedArrayFromHeap(out);
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const es = backend.typedArrayFromHeap(e) as Float32Array;
+  const gs = backend.typedArrayFromHeap(dy) as Float32Array;
+  const ds = backend.typedArrayFromHeap(out) as Float32Array;
   const k = 1 / Math.sqrt(2 * Math.PI);
   for (let i = 0; i < xs.length; i++) {
     const v = xs[i]!;
-    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-    ds[i] = gs[i]! * (0.5 * (1 + erf(v * Math.SQRT1_2)) + v * k * Math.exp(-0.5 * v * v));
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x), with Φ = ½(1 + erf(x/√2)) saved by the forward pass.
+    ds[i] = gs[i]! * (0.5 * (1 + es[i]!) + v * k * Math.exp(-0.5 * v * v));
   }
   return out;
 }
@@ -48,10 +38,11 @@ function geluComposite(x: tf.Tensor): tf.Tensor {
 
 const geluFusedBackward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const x = args[0] as tf.Tensor;
-  (args[1] as tf.GradSaveFunc)([x]);
+  const e = tf.erf(tf.mul(x, Math.SQRT1_2));
+  (args[1] as tf.GradSaveFunc)([x, e]);
   return {
-    value: geluComposite(x),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(GELU_GRAD, { dy, x: saved[0]! }) as tf.Tensor,
+    value: tf.mul(tf.mul(x, 0.5), tf.add(e, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(GELU_GRAD, { dy, x: saved[0]!, e: saved[1]! }) as tf.Tensor,
   };
 });
 

@@ -4,4 +4,4 @@ export { installFastKernels, removeFastKernels, transposeInto } from "./kernels.
 export { Rng, rng, manualSeed } from "./random.js";
 export { TensorLeakError, liveTensors, assertNoLeak, assertNoLeakAsync } from "./memory.js";
 export { gatherRows } from "./gather.js";
-export { geluExact, layerNormAffine, installFusedKernels, erf } from "./fused.js";
+export { geluExact, layerNormAffine, installFusedKernels } from "./fused.js";
