@@ -125,3 +125,14 @@ describe("setReference with the TCP montage", () => {
     expect(nSamples(bip)).toBe(8);
   });
 });
+
+describe("inPlace filtering", () => {
+  it("writes into the input's buffer and gives the same numbers as a copy", () => {
+    const x = goldenRows("syn256");
+    const a = recordingOf(x, 256);
+    const copy = notchFilter(filterRecording(a, 1, 40), [50]);
+    const same = notchFilter(filterRecording(a, 1, 40, { inPlace: true }), [50], { inPlace: true, threads: 2, minWork: 0 });
+    expect(same).toBe(a);
+    expect(maxAbsError(rows(same), rows(copy))).toBe(0);
+  });
+});
