@@ -6,6 +6,7 @@ import type { AnyModule, HookHandle } from "../nn/module.js";
 import { writeActivations } from "./arrow.js";
 import { nameMatcher, type NamePattern } from "./patterns.js";
 import { ActivationTableBuilder, type ActivationTable, type TableBuilderOptions } from "./records.js";
+import { channelsLast } from "./stats.js";
 
 /**
  * The tensor a hook should look at in a module's output: the output itself, the
@@ -49,6 +50,12 @@ export interface RecorderOptions extends TableBuilderOptions {
   flushRows?: number;
   /** Table metadata stored with every part when streaming (model, checkpoint, inputs). */
   meta?: Record<string, string>;
+  /**
+   * Outputs of rank ≥ 3 are channels-first (`[B, C, T]`, as Conv1d): rows are
+   * then (batch item, time step) with the C channels as features (default false:
+   * the last axis holds the features).
+   */
+  channelsFirst?: boolean;
 }
 
 /**
@@ -85,6 +92,7 @@ export class ActivationRecorder {
   private readonly flushRows: number;
   private readonly meta: Record<string, string>;
   private parts = 0;
+  private readonly channelsFirst: boolean;
 
   constructor(model: AnyModule, opts: RecorderOptions) {
     const matched = matchModules(model, opts.record);
@@ -92,6 +100,7 @@ export class ActivationRecorder {
     this.streamTo = opts.streamTo ?? null;
     this.flushRows = opts.flushRows ?? 65536;
     this.meta = { ...opts.meta };
+    this.channelsFirst = opts.channelsFirst ?? false;
     if (!Number.isInteger(this.flushRows) || this.flushRows < 1) throw new ConfigError("flushRows", `must be an integer ≥ 1, got ${this.flushRows}`);
     if (this.streamTo) mkdirSync(this.streamTo, { recursive: true });
     this.modules = matched.map(([n]) => n);
@@ -114,13 +123,15 @@ export class ActivationRecorder {
     this.calls.set(name, call + 1);
     // Update statistics need the input only when it has the output's shape (residual blocks).
     const inp = input instanceof tf.Tensor && input.dtype === "float32" && input.shape.join() === out.shape.join() ? input : null;
+    const layout = (shape: number[], data: Float32Array) => (this.channelsFirst ? channelsLast(data, shape) : { shape, data });
+    const o = layout(out.shape, asFloat32(out.dataSync()));
     this.builder.add({
       module: name,
       call,
       phase: this.phase,
-      shape: out.shape,
-      output: asFloat32(out.dataSync()),
-      input: inp ? { shape: inp.shape, data: inp.dataSync() as Float32Array } : undefined,
+      shape: o.shape,
+      output: o.data,
+      input: inp ? layout(inp.shape, inp.dataSync() as Float32Array) : undefined,
     });
     if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
   }

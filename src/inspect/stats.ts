@@ -225,3 +225,23 @@ export function updateStats(input: ArrayLike<number>, output: ArrayLike<number>,
   const denom = Math.sqrt(ii * uu);
   return { inL2: Math.sqrt(ii), updateL2: Math.sqrt(uu), updateCos: denom > 0 ? ui / denom : NaN };
 }
+
+/**
+ * A channels-first array `[B, C, ...positions]` (Conv1d's `[B, C, T]`) as
+ * channels-last `[B, ...positions, C]`, so rows are positions and features are
+ * channels. Ranks below 3 are returned as they are.
+ */
+export function channelsLast(data: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
+  if (shape.length < 3) return { data, shape: [...shape] };
+  const [B, C] = [shape[0]!, shape[1]!];
+  const P = shape.slice(2).reduce((a, b) => a * b, 1);
+  if (B * C * P !== data.length) throw new ShapeError("channels-first activation", shape, [data.length]);
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      const src = (b * C + c) * P;
+      for (let p = 0; p < P; p++) out[(b * P + p) * C + c] = data[src + p]!;
+    }
+  }
+  return { data: out, shape: [B, ...shape.slice(2), C] };
+}

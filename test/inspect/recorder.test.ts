@@ -15,6 +15,7 @@ import { sparsityByLayer } from "../../src/inspect/sparsity.js";
 import { voidsFromTable } from "../../src/inspect/voids.js";
 import { contributionByLayer } from "../../src/inspect/contribution.js";
 import { ToyNet } from "./toy.js";
+import { Conv1d, Module } from "../../src/nn/index.js";
 
 const [B, T, IN, D, L, C] = [2, 6, 3, 8, 4, 5];
 
@@ -102,6 +103,31 @@ describe("ActivationRecorder", () => {
     }
     x.dispose();
     net.dispose();
+  });
+
+  it("channels-first outputs give one row per time step with the channels as features", () => {
+    manualSeed(9);
+    const conv = new Conv1d(3, 4, 3, { padding: 1 });
+    const x = tf.tensor(new Rng(3).normalArray(2 * 3 * 5), [2, 3, 5]);
+    const wrapper = new (class extends Module {
+      readonly conv = this.registerModule("conv", conv);
+      forward(v: tf.Tensor): tf.Tensor {
+        return this.conv.call(v);
+      }
+    })();
+    const rec = new ActivationRecorder(wrapper, { record: "conv", channelsFirst: true });
+    const y = wrapper.call(x);
+    rec.detach();
+    const t = rec.table();
+    expect(t.module.length).toBe(2 * 5);
+    expect([...t.width]).toEqual(new Array(10).fill(4));
+    const v = y.arraySync() as number[][][];
+    // row (b=1, t=2) holds the 4 channels at time 2
+    const row = [0, 1, 2, 3].map((c) => v[1]![c]![2]!);
+    expect(t.l2[1 * 5 + 2]).toBeCloseTo(Math.hypot(...row), 5);
+    expect(t.position[7]).toBe(2);
+    tf.dispose([x, y]);
+    wrapper.dispose();
   });
 
   it("rejects patterns that match nothing; modules without a tensor output are listed, not recorded", () => {
