@@ -48,7 +48,7 @@ export interface RecorderOptions extends TableBuilderOptions {
   streamTo?: string;
   /** Rows per part file when streaming (default 65536). */
   flushRows?: number;
-  /** Table metadata stored with every part when streaming (model, checkpoint, inputs). */
+  /** Table metadata (model, checkpoint, inputs) stored with every table or streamed part. */
   meta?: Record<string, string>;
   /**
    * Outputs of rank ≥ 3 are channels-first (`[B, C, T]`, as Conv1d): rows are
@@ -75,7 +75,7 @@ export interface RecorderOptions extends TableBuilderOptions {
  * rec.phase = "prompt";
  * model.call(x).dispose();
  * rec.detach();
- * writeActivations("acts.arrow", rec.table());
+ * rec.write("acts.arrow"); // or analyse rec.table() directly
  */
 export class ActivationRecorder {
   /** Dotted names of the recorded modules, in model order. */
