@@ -4,7 +4,9 @@
  */
 import { readArrow } from "../io/arrow.js";
 import { Rng } from "../engine/random.js";
-import { ConfigError, ShapeError } from "../errors.js";
+import { readFileSync } from "node:fs";
+import { asFileAccessError, ConfigError, FormatError, ShapeError } from "../errors.js";
+import type { ChannelInfo } from "../recording/types.js";
 
 /** Samples of one shape stored back to back, with one target per sample. */
 export interface ArrayDataset {
@@ -65,42 +67,87 @@ export function splitDataset(ds: ArrayDataset, fraction: number, seed: number): 
   return { validation: pickAll(order.subarray(0, nVal)), train: pickAll(order.subarray(nVal)) };
 }
 
+/** Windows loaded from `neurocode run` outputs, with what a model needs to know about them. */
+export interface WindowData {
+  dataset: ArrayDataset;
+  /** Class names, index = label id. */
+  classes: string[];
+  /** Channels of every window (with sensor geometry when the pipeline had it). */
+  channels: ChannelInfo[];
+  /** Sampling rate of the windows (Hz). */
+  sfreq: number;
+}
+
 /**
- * Loads windows written by `neurocode run` (Arrow files with a `data` column
- * and a `label` column) as a classification dataset. Labels are numbered in
- * sorted order unless `classes` fixes the order.
+ * Reads a labels file: CSV with a header naming `file`, `window` and `label`
+ * columns (file as in the window tables' `file` column). Keys are `file#window`.
  */
-export function loadWindowDataset(paths: string[], classes?: string[]): { dataset: ArrayDataset; classes: string[] } {
-  const parts: { x: Float32Array; labels: string[] }[] = [];
+export function readLabelsCsv(path: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw asFileAccessError(e, path);
+  }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  const head = (lines[0] ?? "").split(",").map((h) => h.trim().toLowerCase());
+  const [fi, wi, li] = ["file", "window", "label"].map((h) => head.indexOf(h));
+  if (fi! < 0 || wi! < 0 || li! < 0) throw new FormatError({ path, field: "header", offset: 0 }, `expected a header with file, window and label columns, got "${lines[0] ?? ""}"`);
+  const out = new Map<string, string>();
+  lines.slice(1).forEach((line, i) => {
+    const f = line.split(",").map((x) => x.trim());
+    const w = Number(f[wi!]);
+    if (f.length !== head.length || !Number.isInteger(w)) throw new FormatError({ path, field: `line ${i + 2}` }, `expected ${head.length} comma-separated fields with an integer window, got "${line}"`);
+    out.set(`${f[fi!]}#${w}`, f[li!]!);
+  });
+  return out;
+}
+
+/**
+ * Loads windows written by `neurocode run` (Arrow files with a `data` column)
+ * as a classification dataset. Labels come from `labels` (keys `file#window`;
+ * windows without a label are left out) or else from the `label` column.
+ * Class ids follow sorted label names unless `classes` fixes the order.
+ */
+export function loadWindowDataset(paths: string[], opts: { classes?: string[]; labels?: Map<string, string> } = {}): WindowData {
+  const xs: Float32Array[] = [];
+  const labels: string[] = [];
   let shape: number[] | null = null;
+  let channels: ChannelInfo[] = [];
+  let sfreq = 0;
   for (const path of paths) {
     const t = readArrow(path);
     const s = JSON.parse(t.schema.metadata.get("shape") ?? "null") as number[] | null;
-    const labelCol = t.getChild("label");
     const dataCol = t.getChild("data");
     if (!s || !dataCol) throw new ConfigError(path, "not a window file of `neurocode run` (no data column or shape metadata)");
-    if (!labelCol) throw new ConfigError(path, "has no label column: window by annotations (window.annotations in the pipeline)");
+    const labelCol = t.getChild("label");
+    if (!opts.labels && !labelCol) throw new ConfigError(path, "has no label column: window by annotations (window.annotations in the pipeline) or give a labels file");
     if (shape && shape.join() !== s.join()) throw new ShapeError(`${path} windows`, shape, s);
-    shape = s;
-    const size = s[0]! * s[1]!;
-    const x = new Float32Array(t.numRows * size);
-    for (let i = 0; i < t.numRows; i++) x.set(dataCol.get(i)!.toArray() as Float32Array, i * size);
-    parts.push({ x, labels: labelCol.toArray() as string[] });
+    const rate = Number(t.schema.metadata.get("sfreq"));
+    if (sfreq && rate !== sfreq) throw new ConfigError(path, `windows at ${rate} Hz, others at ${sfreq} Hz`);
+    const chans = JSON.parse(t.schema.metadata.get("channels") ?? "[]") as ChannelInfo[];
+    if (channels.length && chans.map((c) => c.name).join() !== channels.map((c) => c.name).join()) throw new ConfigError(path, "its channels differ from the other files' (pick the same channels in the pipeline)");
+    [shape, sfreq, channels] = [s, rate, chans];
+    const files = t.getChild("file")?.toArray() as string[] | undefined;
+    const windows = t.getChild("window")?.toArray() as Int32Array | undefined;
+    for (let i = 0; i < t.numRows; i++) {
+      const label = opts.labels ? opts.labels.get(`${files?.[i]}#${windows?.[i]}`) : (labelCol!.get(i) as string);
+      if (label === undefined) continue;
+      labels.push(label);
+      xs.push(dataCol.get(i)!.toArray() as Float32Array);
+    }
   }
   if (!shape) throw new ConfigError("data", "no window files");
-  const all = parts.flatMap((p) => p.labels);
-  const names = classes ?? [...new Set(all)].sort();
+  if (labels.length === 0) throw new ConfigError("labels", "no window has a label");
+  const names = opts.classes ?? [...new Set(labels)].sort();
   const index = new Map(names.map((c, i) => [c, i]));
-  const y = Int32Array.from(all, (l) => {
+  const y = Int32Array.from(labels, (l) => {
     const i = index.get(l);
     if (i === undefined) throw new ConfigError("labels", `label "${l}" is not one of ${names.join(", ")}`);
     return i;
   });
-  const x = new Float32Array(parts.reduce((a, p) => a + p.x.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    x.set(p.x, off);
-    off += p.x.length;
-  }
-  return { dataset: arrayDataset(x, shape, y), classes: names };
+  const size = shape[0]! * shape[1]!;
+  const x = new Float32Array(xs.length * size);
+  xs.forEach((w, i) => x.set(w, i * size));
+  return { dataset: arrayDataset(x, shape, y), classes: names, channels, sfreq };
 }
