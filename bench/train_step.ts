@@ -2,7 +2,8 @@
  * One training step of a small transformer (batch 32, 64 tokens, width 128,
  * 4 pre-norm encoder layers, 4 heads, FFN 512, GELU, AdamW, MSE loss) in
  * neurocode and in PyTorch (CPU, 2 threads) in one run; prints both median
- * step times, the ratio, and where neurocode's time goes (tf.profile, by kernel).
+ * step times (wall, and CPU time of the process, steadier on a shared
+ * machine), the ratios, and where neurocode's time goes (tf.profile, by kernel).
  *
  *   npx tsx bench/train_step.ts [--steps 8] [--python /work/venv/bin/python]
  */
@@ -31,7 +32,7 @@ class Net extends Module {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function neurocode(): Promise<{ ms: number; profile: [string, number, number][] }> {
+async function neurocode(): Promise<{ ms: number; cpuMs: number; profile: [string, number, number][] }> {
   await initBackend();
   manualSeed(0);
   const net = new Net();
@@ -42,9 +43,13 @@ async function neurocode(): Promise<{ ms: number; profile: [string, number, numb
   step();
   step();
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < STEPS; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     step();
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     times.push(performance.now() - t0);
   }
   const prof = await tf.profile(() => void step());
@@ -60,7 +65,7 @@ async function neurocode(): Promise<{ ms: number; profile: [string, number, numb
   tf.dispose([x, y]);
   opt.dispose();
   net.dispose();
-  return { ms: median(times), profile };
+  return { ms: median(times), cpuMs: median(cpu), profile };
 }
 
 const PYTORCH = `
@@ -76,23 +81,24 @@ def step():
     loss = nn.functional.mse_loss(net(x), y)
     loss.backward(); opt.step(); return loss.item()
 step(); step()
-ts = []
+ts, cs = [], []
 for _ in range(STEPS):
-    t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); print(ts[len(ts) // 2], torch.__version__)
+    t0, c0 = time.perf_counter(), time.process_time(); step()
+    ts.append((time.perf_counter() - t0) * 1000); cs.append((time.process_time() - c0) * 1000)
+ts.sort(); cs.sort(); print(ts[len(ts) // 2], cs[len(cs) // 2], torch.__version__)
 `;
 
-function pytorch(): { ms: number; version: string } {
+function pytorch(): { ms: number; cpuMs: number; version: string } {
   const out = execFileSync(PYTHON, ["-c", PYTORCH], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/);
-  return { ms: Number(out[0]), version: out[1]! };
+  return { ms: Number(out[0]), cpuMs: Number(out[1]), version: out[2]! };
 }
 
 const torchRun = pytorch();
 const nc = await neurocode();
 const total = nc.profile.reduce((s, [, ms]) => s + ms, 0);
 console.log(`train step B=${B} T=${T} D=${D} layers=${LAYERS} heads=${HEADS} ff=${FF}, median of ${STEPS} steps`);
-console.log(`neurocode (${tf.getBackend()}): ${nc.ms.toFixed(1)} ms/step`);
-console.log(`PyTorch ${torchRun.version} CPU, 2 threads: ${torchRun.ms.toFixed(1)} ms/step`);
-console.log(`ratio neurocode/PyTorch: ${(nc.ms / torchRun.ms).toFixed(2)}x`);
+console.log(`neurocode (${tf.getBackend()}): ${nc.ms.toFixed(1)} ms/step wall, ${nc.cpuMs.toFixed(1)} ms CPU`);
+console.log(`PyTorch ${torchRun.version} CPU, 2 threads: ${torchRun.ms.toFixed(1)} ms/step wall, ${torchRun.cpuMs.toFixed(1)} ms CPU (both threads)`);
+console.log(`ratio neurocode/PyTorch: ${(nc.ms / torchRun.ms).toFixed(2)}x wall, ${(nc.cpuMs / torchRun.cpuMs).toFixed(2)}x CPU`);
 console.log(`\nneurocode profile of one step (kernel time ${total.toFixed(1)} ms):`);
 for (const [name, ms, count] of nc.profile.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);

@@ -21,7 +21,9 @@ export interface Checkpoint {
 export function openCheckpoint(path: string): Checkpoint {
   const bytes = new Uint8Array(readFileSync(path));
   const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  const legacyTorch = bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] <= 5;
+  // Pre-1.6 torch.save: a bare pickle starting PROTO 2, LONG1 magic number. (A lone 0x80 first
+  // byte is not enough: it is also the low byte of many safetensors header lengths.)
+  const legacyTorch = bytes[0] === 0x80 && bytes[1] === 0x02 && bytes[2] === 0x8a && bytes[3] === 0x0a;
   const parsed = isZip || legacyTorch ? readTorchCheckpoint(bytes, path) : parseSafetensors(bytes, path);
   const tensors = parsed.tensors.map((t) => ({ ...t, name: torchToNeurocodeName(t.name) }));
   const seen = new Set<string>();

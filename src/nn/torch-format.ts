@@ -16,7 +16,7 @@ const NESTED_KEYS = ["state_dict", "model_state_dict", "model", "module", "net"]
  * `{"model": ..., "optimizer": ...}`), the nested one is used.
  */
 export function readTorchCheckpoint(bytes: Uint8Array, path = "<buffer>"): { tensors: TensorEntry[]; metadata: Record<string, string> } {
-  if (bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] <= 5) {
+  if (bytes[0] === 0x80 && bytes[1] === 0x02 && bytes[2] === 0x8a && bytes[3] === 0x0a) {
     throw new FormatError({ path, field: "magic", offset: 0 }, "legacy (pre-1.6, non-zip) PyTorch format is not supported; re-save with a recent torch");
   }
   const zip = new ZipArchive(bytes, path);

@@ -99,6 +99,20 @@ describe("PyTorch .pt checkpoints", () => {
     expect(() => readStateDict(corrupt)).toThrow(FormatError);
   });
 
+  it("tells legacy (pre-1.6) torch files from safetensors whose header length starts with 0x80", () => {
+    const legacy = join(tmp, "legacy.pt");
+    writeFileSync(legacy, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
+    expect(() => openCheckpoint(legacy)).toThrow(/legacy/);
+    // A header padded to 640 bytes: its length's first bytes are 0x80 0x02.
+    const meta = { pad: "x".repeat(640 - 30) };
+    let bytes = serializeSafetensors(new Map(), meta);
+    for (let i = 0; i < 16 && bytes[0] !== 0x80; i++) bytes = serializeSafetensors(new Map(), { pad: (meta.pad += "x") });
+    expect([bytes[0], bytes[1]]).toEqual([0x80, 0x02]);
+    const st = join(tmp, "x80.safetensors");
+    writeFileSync(st, bytes);
+    expect(openCheckpoint(st).format).toBe("safetensors");
+  });
+
   it("converts .pt to safetensors with identical tensors (CLI helper)", () => {
     const out = join(tmp, "tiny.safetensors");
     expect(convertCheckpoint(golden("nn/tiny.pt"), out, { modelName: "tiny" })).toBe(18);
