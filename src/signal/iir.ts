@@ -208,8 +208,8 @@ export function sosfilt(sos: Sos, x: ArrayLike<number>, y: FloatArray = new Floa
 /**
  * Runs the cascade in place over `v`, forwards, or backwards in time when
  * `reverse` (filtering the reversed signal and reversing the result, without
- * copies). Sections go two at a time so the two recursions overlap in the
- * CPU pipeline (each alone is latency-bound).
+ * copies). Section by section over the whole signal, the state stays in
+ * registers (pairing sections in one loop measured no faster).
  */
 function cascade(sos: Sos, v: Float64Array, zi: Float64Array[] | undefined, reverse: boolean): void {
   const ns = checkSos(sos);
@@ -218,33 +218,11 @@ function cascade(sos: Sos, v: Float64Array, zi: Float64Array[] | undefined, reve
   const n = v.length;
   const first = reverse ? n - 1 : 0;
   const step = reverse ? -1 : 1;
-  let s = 0;
-  for (; s + 1 < ns; s += 2) {
-    const c = sos[s]!;
-    const d = sos[s + 1]!;
-    const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
-    const e0 = d[0]!, e1 = d[1]!, e2 = d[2]!, f1 = d[4]!, f2 = d[5]!;
-    let z0 = z[s]![0]!, z1 = z[s]![1]!;
-    let w0 = z[s + 1]![0]!, w1 = z[s + 1]![1]!;
-    for (let k = 0, i = first; k < n; k++, i += step) {
-      const xin = v[i]!;
-      const u = b0 * xin + z0;
-      z0 = b1 * xin - a1 * u + z1;
-      z1 = b2 * xin - a2 * u;
-      const out = e0 * u + w0;
-      w0 = e1 * u - f1 * out + w1;
-      w1 = e2 * u - f2 * out;
-      v[i] = out;
-    }
-    z[s]![0] = z0;
-    z[s]![1] = z1;
-    z[s + 1]![0] = w0;
-    z[s + 1]![1] = w1;
-  }
-  if (s < ns) {
+  for (let s = 0; s < ns; s++) {
     const c = sos[s]!;
     const b0 = c[0]!, b1 = c[1]!, b2 = c[2]!, a1 = c[4]!, a2 = c[5]!;
-    let z0 = z[s]![0]!, z1 = z[s]![1]!;
+    let z0 = z[s]![0]!;
+    let z1 = z[s]![1]!;
     for (let k = 0, i = first; k < n; k++, i += step) {
       const xin = v[i]!;
       const out = b0 * xin + z0;
