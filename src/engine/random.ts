@@ -1,15 +1,15 @@
-/**
- * One seeded random source for the whole toolkit (initialisation, dropout
- * masks, shuffling). The generator is xoshiro128** (32-bit state words, fast
- * in JS, passes BigCrush); the seed is expanded with splitmix32 so nearby
- * seeds give unrelated streams. Same seed → same numbers on every platform.
- */
 /** A snapshot of an `Rng`: its four state words and the cached normal deviate. */
 export interface RngState {
   s: [number, number, number, number];
   spare: number | null;
 }
 
+/**
+ * One seeded random source for the whole toolkit (initialisation, dropout
+ * masks, shuffling). The generator is xoshiro128** (32-bit state words, fast
+ * in JS, passes BigCrush); the seed is expanded with splitmix32 so nearby
+ * seeds give unrelated streams. Same seed → same numbers on every platform.
+ */
 export class Rng {
   private s0 = 0;
   private s1 = 0;
