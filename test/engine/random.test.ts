@@ -26,6 +26,16 @@ describe("Rng", () => {
     expect(Math.abs(v - 1)).toBeLessThan(0.02);
   });
 
+  it("getState/setState resume the stream exactly (including a cached normal)", () => {
+    const r = new Rng(8);
+    r.normal();
+    const st = r.getState();
+    const next = [r.normal(), r.uniform(), r.normal()];
+    const q = new Rng(0);
+    q.setState(st);
+    expect([q.normal(), q.uniform(), q.normal()]).toEqual(next);
+  });
+
   it("truncates normals to [a, b] and permutes 0..n-1", () => {
     const t = new Rng(2).truncNormalArray(10_000, 0, 1, -0.5, 0.5);
     expect(t.every((x) => x >= -0.5 && x <= 0.5)).toBe(true);
