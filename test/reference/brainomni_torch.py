@@ -10,6 +10,7 @@ Usage:
   /work/venv/bin/python test/reference/brainomni_torch.py check      # parity with the fixtures
   /work/venv/bin/python test/reference/brainomni_torch.py golden     # writes the EEG-only golden
   /work/venv/bin/python test/reference/brainomni_torch.py bench B    # windows/s, released config, 2 threads
+  /work/venv/bin/python test/reference/brainomni_torch.py pt         # the small tokenizer as a release-style .pt
 """
 import json
 import math
@@ -217,5 +218,19 @@ if __name__ == "__main__":
         check()
     elif cmd == "golden":
         golden()
-    else:
+    elif cmd == "bench":
         bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+
+
+def pt_golden():
+    """The small tokenizer's official state dict as a PyTorch .pt file (zip) beside a model_cfg.json, like the release."""
+    sd, _, cfg = fixture()
+    out = ROOT / "test" / "golden" / "brainomni" / "pt"
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.clone() for k, v in sd.items()}, str(out / "BrainTokenizer.pt"))
+    (out / "model_cfg.json").write_text(json.dumps(cfg))
+    print("wrote", out)
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "pt":
+    pt_golden()

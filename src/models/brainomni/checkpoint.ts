@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { dirname, extname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError, FormatError } from "../../errors.js";
 import type { HostTensor, LoadReport } from "../../nn/module.js";
 import { StateDictError } from "../../nn/module.js";
-import { readSafetensors, writeSafetensors } from "../../nn/safetensors.js";
+import { openCheckpoint } from "../../nn/checkpoint.js";
+import { writeSafetensors } from "../../nn/safetensors.js";
 import { VERSION } from "../../version.js";
 import { isOmniConfig, parseOfficialConfig, toOfficialConfig, type BrainOmniConfig, type BrainTokenizerConfig } from "./config.js";
 import { toNeurocodeLayout, withoutPrefix } from "./names.js";
@@ -20,28 +21,16 @@ export interface BrainOmniCheckpoint {
   metadata: Record<string, string>;
 }
 
-/** Reader of PyTorch `.pt` state dicts, supplied by the engine (`nn/checkpoint.ts`) once available. */
-export type PtReader = (path: string) => Map<string, HostTensor>;
-
 /**
- * Reads a BrainTokenizer or BrainOmni checkpoint.
- * - `.safetensors`: the config is `__metadata__.config` (official snake_case JSON),
- *   or a `model_cfg.json` beside the file.
- * - `.pt` (the released files): read with `ptReader`; the config comes from the
- *   `model_cfg.json` the release keeps beside each weights file.
+ * Reads a BrainTokenizer or BrainOmni checkpoint: safetensors, or the released
+ * PyTorch `.pt` files (through the engine's reader, `nn/checkpoint.ts`). The
+ * config is `__metadata__.config` (official snake_case JSON) or the
+ * `model_cfg.json` the release keeps beside each weights file.
  */
-export function readCheckpoint(path: string, ptReader?: PtReader): BrainOmniCheckpoint {
-  const ext = extname(path).toLowerCase();
-  let sd: Map<string, HostTensor>;
-  let metadata: Record<string, string> = {};
-  if (ext === ".pt" || ext === ".pth" || ext === ".bin") {
-    if (!ptReader) throw new ConfigError("checkpoint", `${path}: reading PyTorch files needs the engine's .pt reader`);
-    sd = ptReader(path);
-  } else {
-    const file = readSafetensors(path);
-    metadata = file.metadata;
-    sd = new Map(file.tensors.map((t) => [t.name, t.read()]));
-  }
+export function readCheckpoint(path: string): BrainOmniCheckpoint {
+  const ck = openCheckpoint(path);
+  const sd = new Map(ck.tensors.map((t) => [t.name, t.read()]));
+  const metadata = ck.metadata;
   let cfgJson = metadata.config;
   if (!cfgJson) {
     const side = join(dirname(path), "model_cfg.json");
@@ -76,8 +65,8 @@ function loadInto(model: BrainTokenizer | BrainOmni, sd: Map<string, HostTensor>
 }
 
 /** Builds a BrainTokenizer (eval mode) from a tokenizer or BrainOmni checkpoint. */
-export function loadTokenizer(path: string, ptReader?: PtReader): BrainTokenizer {
-  const ck = readCheckpoint(path, ptReader);
+export function loadTokenizer(path: string): BrainTokenizer {
+  const ck = readCheckpoint(path);
   const model = new BrainTokenizer(ck.config);
   const sd = isOmniConfig(ck.config) && [...ck.stateDict.keys()].some((k) => k.startsWith("tokenizer.")) ? withoutPrefix(ck.stateDict, "tokenizer.") : ck.stateDict;
   try {
@@ -90,8 +79,8 @@ export function loadTokenizer(path: string, ptReader?: PtReader): BrainTokenizer
 }
 
 /** Builds a BrainOmni model (eval mode) from a stage-2 checkpoint. */
-export function loadOmni(path: string, quirks: OmniQuirks = FAITHFUL_QUIRKS, ptReader?: PtReader): BrainOmni {
-  const ck = readCheckpoint(path, ptReader);
+export function loadOmni(path: string, quirks: OmniQuirks = FAITHFUL_QUIRKS): BrainOmni {
+  const ck = readCheckpoint(path);
   if (!isOmniConfig(ck.config)) throw new ConfigError("checkpoint", `${path} holds a tokenizer only (no lm_dim in its config)`);
   const model = new BrainOmni(ck.config, quirks);
   try {
