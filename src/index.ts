@@ -13,6 +13,7 @@ export * from "./engine/index.js";
 export * from "./nn/index.js";
 export * from "./inspect/index.js";
 export * from "./moe/index.js";
+export * from "./models/index.js";
 export * from "./train/index.js";
 export * from "./pipeline/index.js";
 export * from "./plot/index.js";
