@@ -190,20 +190,9 @@ function writeProjectors(w: TagWriter, projectors: readonly Projector[]): void {
   w.end(FIFFB.PROJ);
 }
 
-/**
- * Writes a Recording as a raw FIF file that MNE reads back with the same
- * channels (kinds, coil types, loc, units, cal; range reset to 1 as MNE does
- * for float data), bads, dev_head_t, meas date, filters, projectors and
- * annotations, and digitisation points. Data are float32 buffers of one second
- * (stored = value / cal), so values keep float32 precision. HPI, SSS and CTF
- * compensation blocks are not written. Files larger than `splitSize` are
- * split MNE's way (`x_raw.fif`, `x_raw-1.fif`... linked by FIFFB_REF blocks).
- * Written atomically: no part appears until all are complete.
- */
-export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {}): void {
-  const nc = nChannels(rec);
-  const ns = nSamples(rec);
-  const chs = fifChannels(rec);
+/** The measurement info and annotations (everything before the raw data); returns the meas date written. */
+function writeInfo(w: TagWriter, path: string, rec: Recording, chs: FifChannel[], cals: number[], opts: FifWriteOptions): [number, number] | null {
+  const nc = chs.length;
   const header = rec.source.format === "fif" ? (rec.source.header as FifHeader | undefined) : undefined;
   const info: Partial<FifInfo> = header?.info ?? {};
   const names = new Set(rec.channels.map((c) => c.name));
@@ -212,11 +201,6 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
     if (!ok) opts.onWarning?.({ code: "fif.projector-dropped", path, message: `projector "${p.description}" uses channels not written; left out` });
     return ok;
   });
-  const cals = chs.map((c) => {
-    const cal = c.cal;
-    return Number.isFinite(cal) && cal !== 0 ? cal : 1;
-  });
-  const w = new TagWriter();
   w.start(FIFFB.MEAS_INFO);
   if (info.dig?.length) {
     w.start(FIFFB.ISOTRAK);
@@ -230,7 +214,6 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
     w.nameList(FIFF.MNE_CH_NAME_LIST, rec.bads);
     w.end(FIFFB.MNE_BAD_CHANNELS);
   }
-  let measSeconds: number | null = null;
   let measDate: [number, number] | null = null;
   if (rec.startTime) {
     // meas_date is the time of acquisition sample 0, first_samp samples before the first kept sample.
@@ -243,7 +226,6 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
     }
     w.ints(FIFF.MEAS_DATE, [secs, usecs]);
     measDate = [secs, usecs];
-    measSeconds = secs + usecs / 1e6;
   }
   w.ints(FIFF.NCHAN, [nc]);
   w.floats(FIFF.SFREQ, [rec.sfreq]);
@@ -279,10 +261,30 @@ export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {
     w.doubles(FIFF.MNE_BASELINE_MIN, rec.annotations.map((a) => a.onset + shift));
     w.doubles(FIFF.MNE_BASELINE_MAX, rec.annotations.map((a) => a.onset + shift + (a.duration ?? 0)));
     w.nameList(FIFF.COMMENT, rec.annotations.map((a) => a.description));
-    if (measSeconds !== null) w.doubles(FIFF.MEAS_DATE, [Math.floor(measSeconds), Math.round((measSeconds - Math.floor(measSeconds)) * 1e6)]);
+    if (measDate) w.doubles(FIFF.MEAS_DATE, measDate);
     if (rec.annotations.some((a) => a.channels?.length)) w.string(FIFF.MNE_EPOCHS_DROP_LOG, JSON.stringify(rec.annotations.map((a) => a.channels ?? [])));
     w.end(FIFFB.MNE_ANNOTATIONS);
   }
+  return measDate;
+}
+
+/**
+ * Writes a Recording as a raw FIF file that MNE reads back with the same
+ * channels (kinds, coil types, loc, units, cal; range reset to 1 as MNE does
+ * for float data), bads, dev_head_t, meas date, filters, projectors and
+ * annotations, and digitisation points. Data are float32 buffers of one second
+ * (stored = value / cal), so values keep float32 precision. HPI, SSS and CTF
+ * compensation blocks are not written. Files larger than `splitSize` are
+ * split MNE's way (`x_raw.fif`, `x_raw-1.fif`... linked by FIFFB_REF blocks).
+ * Written atomically: no part appears until all are complete.
+ */
+export function writeFif(path: string, rec: Recording, opts: FifWriteOptions = {}): void {
+  const nc = nChannels(rec);
+  const ns = nSamples(rec);
+  const chs = fifChannels(rec);
+  const cals = chs.map((c) => (Number.isFinite(c.cal) && c.cal !== 0 ? c.cal : 1));
+  const w = new TagWriter();
+  const measDate = writeInfo(w, path, rec, chs, cals, opts);
   const infoBytes = w.flush();
 
   const rows = Array.from({ length: nc }, (_, c) => channelData(rec, c));
