@@ -3,7 +3,7 @@
  * 4 pre-norm encoder layers, 4 heads, FFN 512, GELU, AdamW, MSE loss) in
  * neurocode and in PyTorch (CPU, 2 threads) in one run; prints both median
  * step times (wall, and CPU time of the process, steadier on a shared
- * machine), the ratios, and where neurocode's time goes (tf.profile, by kernel).
+ * machine; PyTorch also with 1 thread), the ratios, and where neurocode's time goes (tf.profile, by kernel).
  *
  *   npx tsx bench/train_step.ts [--steps 8] [--python /work/venv/bin/python]
  */
@@ -68,9 +68,9 @@ async function neurocode(): Promise<{ ms: number; cpuMs: number; profile: [strin
   return { ms: median(times), cpuMs: median(cpu), profile };
 }
 
-const PYTORCH = `
+const pytorchScript = (threads: number): string => `
 import time, torch, torch.nn as nn
-torch.set_num_threads(2); torch.manual_seed(0)
+torch.set_num_threads(${threads}); torch.manual_seed(0)
 B, T, D, L, H, FF, STEPS = ${B}, ${T}, ${D}, ${LAYERS}, ${HEADS}, ${FF}, ${STEPS}
 layers = [nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, activation="gelu", batch_first=True, norm_first=True) for _ in range(L)]
 net = nn.Sequential(*layers, nn.Linear(D, D))
@@ -88,17 +88,22 @@ for _ in range(STEPS):
 ts.sort(); cs.sort(); print(ts[len(ts) // 2], cs[len(cs) // 2], torch.__version__)
 `;
 
-function pytorch(): { ms: number; cpuMs: number; version: string } {
-  const out = execFileSync(PYTHON, ["-c", PYTORCH], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/);
+function pytorch(threads: number): { ms: number; cpuMs: number; version: string } {
+  const out = execFileSync(PYTHON, ["-c", pytorchScript(threads)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/);
   return { ms: Number(out[0]), cpuMs: Number(out[1]), version: out[2]! };
 }
 
-const torchRun = pytorch();
+const torchRun = pytorch(2);
+// One thread: CPU time comparable with neurocode's single-threaded wasm, and free of the
+// busy-waiting that inflates a 2-thread run's CPU time on a loaded machine.
+const torch1 = pytorch(1);
 const nc = await neurocode();
 const total = nc.profile.reduce((s, [, ms]) => s + ms, 0);
 console.log(`train step B=${B} T=${T} D=${D} layers=${LAYERS} heads=${HEADS} ff=${FF}, median of ${STEPS} steps`);
 console.log(`neurocode (${tf.getBackend()}): ${nc.ms.toFixed(1)} ms/step wall, ${nc.cpuMs.toFixed(1)} ms CPU`);
 console.log(`PyTorch ${torchRun.version} CPU, 2 threads: ${torchRun.ms.toFixed(1)} ms/step wall, ${torchRun.cpuMs.toFixed(1)} ms CPU (both threads)`);
-console.log(`ratio neurocode/PyTorch: ${(nc.ms / torchRun.ms).toFixed(2)}x wall, ${(nc.cpuMs / torchRun.cpuMs).toFixed(2)}x CPU`);
+console.log(`PyTorch ${torch1.version} CPU, 1 thread: ${torch1.ms.toFixed(1)} ms/step wall, ${torch1.cpuMs.toFixed(1)} ms CPU`);
+console.log(`ratio neurocode/PyTorch (2 threads): ${(nc.ms / torchRun.ms).toFixed(2)}x wall, ${(nc.cpuMs / torchRun.cpuMs).toFixed(2)}x CPU`);
+console.log(`ratio neurocode/PyTorch (1 thread): ${(nc.ms / torch1.ms).toFixed(2)}x wall, ${(nc.cpuMs / torch1.cpuMs).toFixed(2)}x CPU`);
 console.log(`\nneurocode profile of one step (kernel time ${total.toFixed(1)} ms):`);
 for (const [name, ms, count] of nc.profile.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);
