@@ -82,7 +82,19 @@ export function summarizeActivations(t: ActivationTable, opts: SummaryOptions = 
 export function formatSummary(s: readonly ModuleSummary[]): string {
   const w = Math.max(6, ...s.map((m) => m.module.length));
   const f = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(3));
-  const head = `${"module".padEnd(w)}  calls   rows  width    mean L2    max |x|  nonzero  positive  contrib  void  massive`;
+  const head = [
+    "module".padEnd(w),
+    "calls".padStart(5),
+    "rows".padStart(6),
+    "width".padStart(6),
+    "mean L2".padStart(10),
+    "max |x|".padStart(10),
+    "nonzero".padStart(7),
+    "positive".padStart(9),
+    "contrib".padStart(8),
+    "void".padStart(5),
+    "massive".padStart(8),
+  ].join("  ");
   const lines = s.map((m) =>
     [
       m.module.padEnd(w),
