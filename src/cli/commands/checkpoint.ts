@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { convertCheckpoint, openCheckpoint } from "../../nn/checkpoint.js";
+
+/** nn/ pulls in TensorFlow.js; load it only when a checkpoint command runs, not at every CLI start. */
+const nnCheckpoint = () => import("../../nn/checkpoint.js");
 
 interface InfoOptions {
   json?: boolean;
@@ -14,8 +16,8 @@ export function registerCheckpoint(program: Command): void {
     .description("list every tensor: name, dtype, shape")
     .option("--json", "print one JSON object instead of text")
     .addHelpText("after", "\nExamples:\n  neurocode checkpoint info model.pt\n  neurocode checkpoint info model.safetensors --json | jq '.tensors | length'")
-    .action((file: string, opts: InfoOptions) => {
-      const ck = openCheckpoint(file);
+    .action(async (file: string, opts: InfoOptions) => {
+      const ck = (await nnCheckpoint()).openCheckpoint(file);
       const tensors = ck.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
       const count = tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
       if (opts.json) {
@@ -35,8 +37,8 @@ export function registerCheckpoint(program: Command): void {
     .description("convert a checkpoint to safetensors (names mapped as neurocode loads them; written atomically)")
     .option("--model <name>", "model name stored in the metadata")
     .addHelpText("after", "\nExample:\n  neurocode checkpoint convert checkpoint-399.pth duin.safetensors --model duin")
-    .action((input: string, output: string, opts: { model?: string }) => {
-      const n = convertCheckpoint(input, output, { modelName: opts.model });
+    .action(async (input: string, output: string, opts: { model?: string }) => {
+      const n = (await nnCheckpoint()).convertCheckpoint(input, output, { modelName: opts.model });
       process.stderr.write(`wrote ${n} tensors to ${output}\n`);
     });
 }

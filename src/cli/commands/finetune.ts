@@ -1,14 +1,10 @@
 import { basename, join } from "node:path";
 import { mkdirSync } from "node:fs";
 import type { Command } from "commander";
-import { initBackend } from "../../engine/backend.js";
 import { ConfigError } from "../../errors.js";
-import { manualSeed } from "../../engine/random.js";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { findInputs } from "../../pipeline/inputs.js";
-import { loadWindowDataset, readLabelsCsv, splitDataset, type WindowData } from "../../train/dataset.js";
-import { encoderFromCheckpoint, loadClassifier, saveClassifier } from "../../train/encoders.js";
-import { evaluateClassifier, finetuneClassifier } from "../../train/finetune.js";
+import type { WindowData } from "../../train/dataset.js";
 import type { TrainEvent } from "../../train/loop.js";
 import { parseNumber } from "../options.js";
 import { progressBar } from "../progress.js";
@@ -18,7 +14,21 @@ function windowFiles(dir: string): string[] {
   return findInputs(dir, ["**/*.arrow"]).map((f) => join(dir, f));
 }
 
-function loadData(dir: string, labelsFile: string | undefined, classes?: string[]): WindowData {
+/** TensorFlow.js and the models load only when a command that needs them runs (start-up of the others stays fast). */
+async function trainModules() {
+  const [backend, random, dataset, encoders, finetune] = await Promise.all([
+    import("../../engine/backend.js"),
+    import("../../engine/random.js"),
+    import("../../train/dataset.js"),
+    import("../../train/encoders.js"),
+    import("../../train/finetune.js"),
+  ]);
+  await backend.initBackend();
+  return { ...random, ...dataset, ...encoders, ...finetune };
+}
+
+function loadData(m: Awaited<ReturnType<typeof trainModules>>, dir: string, labelsFile: string | undefined, classes?: string[]): WindowData {
+  const { loadWindowDataset, readLabelsCsv } = m;
   return loadWindowDataset(windowFiles(dir), { ...(labelsFile ? { labels: readLabelsCsv(labelsFile) } : {}), ...(classes ? { classes } : {}) });
 }
 
@@ -70,9 +80,10 @@ Example:
   neurocode evaluate --checkpoint ft/model.safetensors --data test-windows/`,
     )
     .action(async (opts: FinetuneCliOptions) => {
-      await initBackend();
+      const m = await trainModules();
+      const { manualSeed, encoderFromCheckpoint, splitDataset, finetuneClassifier, evaluateClassifier, saveClassifier } = m;
       manualSeed(opts.seed);
-      const data = loadData(opts.data, opts.labels);
+      const data = loadData(m, opts.data, opts.labels);
       const enc = encoderFromCheckpoint(opts.checkpoint, data.channels, data.sfreq, { pretrained: !opts.fromScratch });
       const T = data.dataset.sampleShape[1]!;
       enc.prepare(data.dataset.x, T);
@@ -115,13 +126,13 @@ export function registerEvaluate(program: Command): void {
     .requiredOption("--data <dir>", "folder of window files written by `neurocode run` (Arrow)")
     .option("--labels <file>", "CSV with file,window,label columns (default: the windows' label column)")
     .action(async (opts: EvaluateCliOptions) => {
-      await initBackend();
-      const { model, encoder, info } = loadClassifier(opts.checkpoint);
-      const data = loadData(opts.data, opts.labels, info.classes);
+      const m = await trainModules();
+      const { model, encoder, info } = m.loadClassifier(opts.checkpoint);
+      const data = loadData(m, opts.data, opts.labels, info.classes);
       if (data.channels.map((c) => c.name).join() !== info.channels.map((c) => c.name).join()) {
         throw new ConfigError("data", `channels differ from the ones the classifier was trained on (${info.channels.map((c) => c.name).join(", ")})`);
       }
       encoder.prepare(data.dataset.x, data.dataset.sampleShape[1]!);
-      process.stdout.write(`${JSON.stringify({ ...evaluateClassifier(model, data.dataset), classes: info.classes })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...m.evaluateClassifier(model, data.dataset), classes: info.classes })}\n`);
     });
 }
