@@ -2,27 +2,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../../src/cli/main.js";
+import { runMain } from "../../helpers/cli.js";
 import { readEdf } from "../../../src/io/edf/reader.js";
 import { readNpy } from "../../../src/io/npy.js";
 import { channelData } from "../../../src/recording/recording.js";
 import { ROOT, sharedData } from "../../helpers/shared.js";
 
-/** Runs the CLI in-process and captures what it prints. */
+/** The CLI in-process, with what it printed. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
+  const r = await runMain(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const FILES: [string, string[]][] = [

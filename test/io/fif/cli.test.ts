@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../../src/cli/main.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { runMain } from "../../helpers/cli.js";
 import { readFif } from "../../../src/io/fif/read.js";
 import { readNpy } from "../../../src/io/npy.js";
 import { channelData } from "../../../src/recording/recording.js";
@@ -10,12 +10,12 @@ import { sharedData } from "../../helpers/shared.js";
 
 let out = "";
 let err = "";
-beforeEach(() => {
-  out = err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+/** The CLI in-process; what it printed lands in `out` / `err`. */
+async function main(args: string[]): Promise<number> {
+  const r = await runMain(args);
+  [out, err] = [r.stdout, r.stderr];
+  return r.code;
+}
 const dir = mkdtempSync(join(tmpdir(), "neurocode-fif-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
