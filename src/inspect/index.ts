@@ -29,4 +29,3 @@ export { influentialNeuronPath, selectNeuronPath, type NeuronPath, type NeuronPa
 export { TourTransformer, checkTourConfig, type TourTransformerConfig } from "./tour-model.js";
 export { loadModelCheckpoint, modelFactoryNames, registerModelFactory, type ModelFactory } from "./checkpoint.js";
 export { formatSummary, residualLayers, summarizeActivations, summarySvg, type ModuleSummary, type SummaryOptions } from "./report.js";
-export { barPanelsSvg, type BarPanel } from "./svg.js";

@@ -3,7 +3,7 @@ import { massiveFromTable, type MassiveOptions } from "./massive.js";
 import type { NamePattern } from "./patterns.js";
 import { groupRows, moduleOrder, type ActivationTable } from "./records.js";
 import { sparsityByLayer } from "./sparsity.js";
-import { barPanelsSvg } from "./svg.js";
+import { barPanelsSvg } from "../plot/bars.js";
 import { voidsFromTable } from "./voids.js";
 
 /** One module's line in an activation report. */

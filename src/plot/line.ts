@@ -3,6 +3,7 @@
  * scripts and reports to show a result without a plotting stack.
  */
 import { ValueError } from "../errors.js";
+import { escapeXml as esc } from "./xml.js";
 
 export interface LineSeries {
   label: string;
@@ -23,7 +24,6 @@ export interface LinePlotOptions {
 }
 
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** "Nice" tick values covering [lo, hi] (about `n` of them). */
 export function niceTicks(lo: number, hi: number, n = 6): number[] {

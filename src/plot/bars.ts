@@ -1,3 +1,5 @@
+import { escapeXml as esc } from "./xml.js";
+
 /** One panel of a bar chart: a title and one bar per label. */
 export interface BarPanel {
   title: string;
@@ -6,7 +8,6 @@ export interface BarPanel {
   max?: number;
 }
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /**
  * A dependency-free SVG of horizontal bar panels side by side, sharing the
