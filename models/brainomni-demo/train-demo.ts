@@ -13,12 +13,15 @@ import { BrainTokenizer, officialInit } from "../../src/models/brainomni/tokeniz
 import { TokenizerTrainer } from "../../src/models/brainomni/train.js";
 
 const steps = Number(process.argv[2] ?? 300);
+// Phase-loss weight: 0 for the first `warmSteps` (its gradient ~1/|F(x̂)| swamps everything
+// while the reconstruction is still near zero), then the official 0.5.
+const warmSteps = Math.round(steps * 0.7);
 const out = process.argv[3] ?? "models/brainomni-demo/braintokenizer-demo.safetensors";
 await initBackend();
 manualSeed(2026);
 const tok = new BrainTokenizer(DEMO_TOKENIZER);
 officialInit(tok, "fan-in");
-const trainer = new TokenizerTrainer(tok, { steps, lr: 2e-3, emaInit: "scaled" });
+const trainer = new TokenizerTrainer(tok, { steps, lr: 2e-3, emaInit: "scaled", phaseWeight: 0 });
 const kinds = ["eeg", "meg", "mixed"] as const;
 const t0 = Date.now();
 for (let s = 0; s < steps; s++) {
@@ -26,6 +29,7 @@ for (let s = 0; s < steps; s++) {
   const x = tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]);
   const pos = tf.tidy(() => tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]));
   const sensorType = tf.tidy(() => tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]));
+  trainer.phaseWeight = s < warmSteps ? 0 : 0.5;
   const log = trainer.step({ x, pos, sensorType });
   tf.dispose([x, pos, sensorType]);
   if (s % 10 === 0 || s === steps - 1) {
@@ -35,6 +39,6 @@ for (let s = 0; s < steps; s++) {
 tok.eval();
 saveCheckpoint(tok, out, {
   description: "neurocode demonstration BrainTokenizer: trained on simulated signals only; not a scientific model",
-  training: `${steps} steps of TokenizerTrainer (official objective, 25% channel drop), batch 4, 8-24 channels, simulated EEG/MEG/mixed, lr 2e-3 warm-up cosine, AdamW (0.5, 0.9), Linear init std 1/sqrt(fan_in), k-means→EMA hand-over "scaled", seed 2026`,
+  training: `${steps} steps (phase-loss weight 0 for the first ${warmSteps}, then 0.5) of TokenizerTrainer (official objective, 25% channel drop), batch 4, 8-24 channels, simulated EEG/MEG/mixed, lr 2e-3 warm-up cosine, AdamW (0.5, 0.9), Linear init std 1/sqrt(fan_in), k-means→EMA hand-over "scaled", seed 2026`,
 });
 console.log(`saved ${out}`);

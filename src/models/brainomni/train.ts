@@ -54,9 +54,12 @@ export class TokenizerTrainer {
   private readonly noDecay: AdamW;
   private readonly schedule: (step: number) => number;
   private stepIndex = 0;
+  /** Weight of the phase loss for the next steps (settable, e.g. 0 during a warm start). */
+  phaseWeight: number;
 
   constructor(readonly tokenizer: BrainTokenizer, readonly opts: TokenizerTrainOptions) {
     if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new ConfigError("steps", `must be a positive integer, got ${opts.steps}`);
+    this.phaseWeight = opts.phaseWeight ?? 0.5;
     for (const cb of tokenizer.quantizer.codebooks()) cb.emaInit = opts.emaInit ?? "official";
     const lr = opts.lr ?? 2e-4;
     const common = { lr, betas: opts.betas ?? ([0.5, 0.9] as [number, number]), eps: opts.eps ?? 1e-5 };
@@ -83,7 +86,7 @@ export class TokenizerTrainer {
     this.noDecay.lr = lr;
     let terms: number[] = [];
     const { value, grads } = tf.variableGrads(() => {
-      const out = tok.trainForward(batch, draw, this.opts.phaseWeight ?? 0.5);
+      const out = tok.trainForward(batch, draw, this.phaseWeight);
       const l = out.losses;
       terms = [l.timeLoss, l.pcc, l.commitmentLoss, l.ampLoss, l.phaseLoss].map((t) => t.dataSync()[0]!);
       tf.dispose([out.indices, out.xRec, out.target]);
