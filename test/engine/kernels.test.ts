@@ -91,6 +91,15 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     c.dispose();
   });
 
+  it("gather along any axis, with repeated indices and index tensors of any rank", () => {
+    const x = rand([5, 4, 70]);
+    const idx = tf.tensor2d([[4, 0, 4], [1, 1, 2]], [2, 3], "int32");
+    for (const axis of [0, 1]) expectSame(() => tf.gather(x, axis === 0 ? idx : tf.tensor1d([3, 0, 0], "int32"), axis), 0);
+    expectSame(() => tf.gather(x, tf.tensor1d([69, 1], "int32"), 2), 0);
+    expect(() => tf.gather(x, tf.tensor1d([5], "int32"))).toThrow(/not in \[0, 5\)/);
+    tf.dispose([x, idx]);
+  });
+
   it("sum over leading axes (bias gradients) and other axes", () => {
     const x = rand([6, 5, 4]);
     expectSame(() => tf.sum(x, 0), 1e-5);
