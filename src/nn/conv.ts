@@ -144,34 +144,43 @@ function checkInput(what: string, x: tf.Tensor, channels: number): void {
   if (x.rank !== 3 || x.shape[1] !== channels) throw new ShapeError(what, ["N", channels, "L"], x.shape);
 }
 
+/** What Conv1d and ConvTranspose1d share: stride, dilation, groups, weight (or weight norm) and bias. */
+abstract class Conv1dBase extends Module {
+  readonly stride: number;
+  readonly dilation: number;
+  readonly groups: number;
+  readonly bias: tf.Variable | null;
+  private readonly weightFn: () => tf.Tensor;
+
+  /** @param weightShape [out, in/groups, K] for Conv1d, [in, out/groups, K] for ConvTranspose1d */
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dOptions, weightShape: (groups: number) => number[]) {
+    super();
+    this.stride = opts.stride ?? 1;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    ({ weightFn: this.weightFn, bias: this.bias } = registerConvParams(this, weightShape(this.groups), inChannels, outChannels, opts));
+  }
+
+  /** The effective weight (g·v/‖v‖ under weight norm; then a new tensor the caller disposes). */
+  weight(): tf.Tensor {
+    return this.weightFn();
+  }
+}
+
 /**
  * 1-D convolution over [N, C, L], as `torch.nn.Conv1d` (weight [out, in/groups, K],
  * bias [out]; kaiming_uniform(a=√5) init) with padding modes, dilation, groups
  * and optional weight norm.
  */
-export class Conv1d extends Module {
-  readonly stride: number;
+export class Conv1d extends Conv1dBase {
   readonly padding: number | "same";
-  readonly dilation: number;
-  readonly groups: number;
   readonly paddingMode: PaddingMode;
-  readonly bias: tf.Variable | null;
-  private readonly weightFn: () => tf.Tensor;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dOptions = {}) {
-    super();
-    this.stride = opts.stride ?? 1;
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions = {}) {
+    super(inChannels, outChannels, kernelSize, opts, (g) => [outChannels, inChannels / g, kernelSize]);
     this.padding = opts.padding ?? 0;
-    this.dilation = opts.dilation ?? 1;
-    this.groups = opts.groups ?? 1;
     this.paddingMode = opts.paddingMode ?? "zeros";
     if (this.padding === "same" && this.stride !== 1) throw new ConfigError("padding", `"same" padding needs stride 1`);
-    ({ weightFn: this.weightFn, bias: this.bias } = registerConvParams(this, [outChannels, inChannels / this.groups, kernelSize], inChannels, outChannels, opts));
-  }
-
-  /** The effective weight [out, in/groups, K] (g·v/‖v‖ under weight norm). Caller disposes under weight norm. */
-  weight(): tf.Tensor {
-    return this.weightFn();
   }
 
   /** @param x [N, inChannels, L] → [N, outChannels, Lout] */
@@ -186,7 +195,7 @@ export class Conv1d extends Module {
         right = total - left;
       } else left = right = this.padding;
       const xp = pad1d(x, left, right, this.paddingMode);
-      const y = conv1dValid(xp, this.weightFn(), this.stride, this.dilation, this.groups);
+      const y = conv1dValid(xp, this.weight(), this.stride, this.dilation, this.groups);
       return this.bias ? tf.add(y, this.bias.reshape([1, -1, 1])) : y;
     });
   }
@@ -198,30 +207,16 @@ export class Conv1d extends Module {
  * (L − 1)·stride − 2·padding + dilation·(K − 1) + outputPadding + 1.
  * Under weight norm, g has shape [in, 1, 1] (PyTorch's dim 0 is in_channels here).
  */
-export class ConvTranspose1d extends Module {
-  readonly stride: number;
+export class ConvTranspose1d extends Conv1dBase {
   readonly padding: number;
   readonly outputPadding: number;
-  readonly dilation: number;
-  readonly groups: number;
-  readonly bias: tf.Variable | null;
-  private readonly weightFn: () => tf.Tensor;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dOptions = {}) {
-    super();
-    this.stride = opts.stride ?? 1;
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions = {}) {
+    super(inChannels, outChannels, kernelSize, opts, (g) => [inChannels, outChannels / g, kernelSize]);
     if (opts.padding === "same") throw new ConfigError("padding", `ConvTranspose1d does not support "same"`);
+    if ((opts.paddingMode ?? "zeros") !== "zeros") throw new ConfigError("paddingMode", "ConvTranspose1d supports only zeros padding (as PyTorch)");
     this.padding = opts.padding ?? 0;
     this.outputPadding = opts.outputPadding ?? 0;
-    this.dilation = opts.dilation ?? 1;
-    this.groups = opts.groups ?? 1;
-    if ((opts.paddingMode ?? "zeros") !== "zeros") throw new ConfigError("paddingMode", "ConvTranspose1d supports only zeros padding (as PyTorch)");
-    ({ weightFn: this.weightFn, bias: this.bias } = registerConvParams(this, [inChannels, outChannels / this.groups, kernelSize], inChannels, outChannels, opts));
-  }
-
-  /** The effective weight [in, out/groups, K]. */
-  weight(): tf.Tensor {
-    return this.weightFn();
   }
 
   /** @param x [N, inChannels, L] → [N, outChannels, Lout] */
@@ -241,7 +236,7 @@ export class ConvTranspose1d extends Module {
         up = tf.slice(up, [0, 0, 0], [-1, -1, (L - 1) * s + 1]);
       }
       const xp = tf.pad(up, [[0, 0], [0, 0], [edge, edge + this.outputPadding]]);
-      const w = this.weightFn(); // [in, out/g, K]
+      const w = this.weight(); // [in, out/g, K]
       const ig = C / this.groups;
       const og = this.outChannels / this.groups;
       // Per group: [ig, og, K] → [og, ig, K] flipped along K; groups stacked on the out axis.
