@@ -1,24 +1,16 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
+import { describe, expect, it } from "vitest";
 import { readStateDict } from "../../src/nn/checkpoint.js";
+import { runMain } from "../helpers/cli.js";
 import { golden } from "../helpers/shared.js";
-
-let out = "";
-let err = "";
-beforeEach(() => {
-  out = err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
 
 describe("neurocode checkpoint", () => {
   it("info --json lists every tensor's name, dtype and shape", async () => {
-    expect(await main(["checkpoint", "info", golden("nn/tiny.pt"), "--json"])).toBe(0);
-    const j = JSON.parse(out);
+    const r = await runMain(["checkpoint", "info", golden("nn/tiny.pt"), "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
     expect(j.format).toBe("pytorch");
     expect(j.numTensors).toBe(18);
     expect(j.tensors).toContainEqual({ name: "pconv.weight_g", dtype: "F32", shape: [3, 1, 1] });
@@ -26,14 +18,15 @@ describe("neurocode checkpoint", () => {
   });
 
   it("info prints a table", async () => {
-    expect(await main(["checkpoint", "info", golden("nn/dtypes.pt")])).toBe(0);
-    expect(out).toMatch(/7 tensors/);
-    expect(out).toMatch(/half\s+F16\s+\[3, 4\]/);
+    const r = await runMain(["checkpoint", "info", golden("nn/dtypes.pt")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/7 tensors/);
+    expect(r.stdout).toMatch(/half\s+F16\s+\[3, 4\]/);
   });
 
   it("convert writes safetensors with the same tensors", async () => {
     const dst = join(mkdtempSync(join(tmpdir(), "neurocode-cli-")), "tiny.safetensors");
-    expect(await main(["checkpoint", "convert", golden("nn/tiny.pt"), dst, "--model", "tiny"])).toBe(0);
+    expect((await runMain(["checkpoint", "convert", golden("nn/tiny.pt"), dst, "--model", "tiny"])).code).toBe(0);
     const a = readStateDict(dst);
     const b = readStateDict(golden("nn/tiny.pt"));
     expect([...a.keys()]).toEqual([...b.keys()]);
@@ -41,7 +34,8 @@ describe("neurocode checkpoint", () => {
   });
 
   it("a malicious checkpoint fails with one FormatError line and exit code 1", async () => {
-    expect(await main(["checkpoint", "info", golden("nn/malicious.pt")])).toBe(1);
-    expect(err).toMatch(/^neurocode: FormatError: .*not allowed/);
+    const r = await runMain(["checkpoint", "info", golden("nn/malicious.pt")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^neurocode: FormatError: .*not allowed/);
   });
 });
