@@ -192,6 +192,7 @@ def golden():
 
 def bench(batch):
     torch.set_num_threads(2)
+    torch.set_flush_denormal(True)  # random weights drive activations into denormals, which would slow PyTorch unfairly
     cfg = dict(window_length=512, n_filters=32, ratios=[8, 4, 2], kernel_size=5, last_kernel_size=5, n_dim=256, n_neuro=16, n_head=4, num_quantizers=4)
     g = torch.Generator().manual_seed(0)
     shapes = json.loads(open(PARITY / "keys.json").read())["braintokenizer_released"]["state_dict"]

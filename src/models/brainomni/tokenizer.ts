@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { gatherRows } from "../../engine/gather.js";
 import { ShapeError, ValueError } from "../../errors.js";
+import { Conv1d, ConvTranspose1d } from "../../nn/conv.js";
 import { Embedding } from "../../nn/embedding.js";
 import { normal, truncNormal } from "../../nn/init.js";
 import { Linear } from "../../nn/linear.js";
@@ -120,9 +121,10 @@ export class TokenizerDecoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
  * trunc_normal(0.02); norms start at 1; convolutions and LSTMs keep PyTorch's
  * defaults. Zero biases matter: the latents are L2-normalised, so a shared
  * bias would make every token look alike and collapse the codebook.
- * `fan-in` uses std 1/√in instead of 0.02: with 0.02 the attention is uniform
- * and all latents start nearly parallel (cosine ≈ 0.999), which a short
- * training run cannot escape; the demonstration checkpoint starts from it.
+ * `fan-in` uses std 1/√in instead of 0.02 and zero convolution biases: with
+ * the official init the attention is uniform and all latents start nearly
+ * parallel (cosine ≈ 0.99), which a short training run cannot escape; the
+ * demonstration checkpoint starts from it.
  */
 export function officialInit(root: AnyModule, linearStd: "official" | "fan-in" = "official"): void {
   for (const [, m] of root.namedModules()) {
@@ -133,6 +135,9 @@ export function officialInit(root: AnyModule, linearStd: "official" | "fan-in" =
       });
     } else if (m instanceof Embedding) {
       tf.tidy(() => m.weight.assign(truncNormal(m.weight.shape, 0.02)));
+    } else if (linearStd === "fan-in" && (m instanceof Conv1d || m instanceof ConvTranspose1d) && m.bias) {
+      // Default conv biases give every SEANet feature one shared direction (cosine ≈ 0.96–0.99).
+      tf.tidy(() => m.bias!.assign(tf.zerosLike(m.bias!)));
     }
   }
 }

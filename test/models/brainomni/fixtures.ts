@@ -1,6 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { readSafetensors } from "../../../src/nn/safetensors.js";
 import type { HostTensor } from "../../../src/nn/module.js";
+import { parseOfficialConfig, type BrainOmniConfig, type BrainTokenizerConfig } from "../../../src/models/brainomni/config.js";
+import { BrainOmni } from "../../../src/models/brainomni/omni.js";
+import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
 import { sharedData } from "../../helpers/shared.js";
 
 /** A fixture file of `shared/data/parity/brainomni`, decoded: tensors by name plus `__metadata__`. */
@@ -59,4 +62,25 @@ export function countDifferent(actual: tf.Tensor, expected: HostTensor): number 
   let n = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
   return n;
+}
+
+/** The fixtures' small BrainTokenizer with the official weights, in eval mode. */
+export function smallTokenizer(): BrainTokenizer {
+  const w = fixture("tokenizer_small/weights.safetensors");
+  const tok = new BrainTokenizer(parseOfficialConfig(w.metadata.config!) as BrainTokenizerConfig);
+  tok.loadStateDict(w.tensors);
+  return tok.eval();
+}
+
+/** The fixtures' small BrainOmni (stage 2) with the official weights, in eval mode. */
+export function smallOmni(): BrainOmni {
+  const w = fixture("omni_small/weights.safetensors");
+  const omni = new BrainOmni(parseOfficialConfig(w.metadata.config!) as BrainOmniConfig);
+  omni.loadStateDict(w.tensors);
+  return omni.eval();
+}
+
+/** The fixture input batch (x, pos, sensor types) of an io file as new tensors. */
+export function inputBatch(f: Fixture): { x: tf.Tensor; pos: tf.Tensor; sensorType: tf.Tensor } {
+  return { x: tensorOf(f, "input.x"), pos: tensorOf(f, "input.pos"), sensorType: tensorOf(f, "input.sensor_type") };
 }

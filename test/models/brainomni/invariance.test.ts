@@ -2,20 +2,16 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
 import { readSafetensors } from "../../../src/nn/safetensors.js";
-import { parseOfficialConfig, type BrainTokenizerConfig } from "../../../src/models/brainomni/config.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
 import { golden } from "../../helpers/shared.js";
-import { countDifferent, fixture, maxAbsDiff, valuesOf } from "./fixtures.js";
+import { countDifferent, fixture, smallTokenizer, maxAbsDiff, valuesOf } from "./fixtures.js";
 
 let tok: BrainTokenizer;
 const io = () => fixture("tokenizer_small/io.safetensors");
 
 beforeAll(async () => {
   await initBackend();
-  const w = fixture("tokenizer_small/weights.safetensors");
-  tok = new BrainTokenizer(parseOfficialConfig(w.metadata.config!) as BrainTokenizerConfig);
-  tok.loadStateDict(w.tensors);
-  tok.eval();
+  tok = smallTokenizer();
 });
 
 /** Item b of the fixture input restricted to `channels` (in that order), as a batch of one. */

@@ -3,22 +3,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
 import { parseOfficialConfig, type BrainOmniConfig } from "../../../src/models/brainomni/config.js";
 import { BrainOmni, CORRECTED_QUIRKS } from "../../../src/models/brainomni/omni.js";
-import { countDifferent, fixture, maxAbsDiff, tensorOf, valuesOf } from "./fixtures.js";
+import { countDifferent, fixture, inputBatch, maxAbsDiff, smallOmni, valuesOf } from "./fixtures.js";
 
 const TOL = 1e-4;
 let omni: BrainOmni;
 const io = () => fixture("omni_small/io.safetensors");
-const batchOf = () => {
-  const f = io();
-  return { x: tensorOf(f, "input.x"), pos: tensorOf(f, "input.pos"), sensorType: tensorOf(f, "input.sensor_type") };
-};
+const batchOf = () => inputBatch(io());
 
 beforeAll(async () => {
   await initBackend();
-  const w = fixture("omni_small/weights.safetensors");
-  omni = new BrainOmni(parseOfficialConfig(w.metadata.config!) as BrainOmniConfig);
-  omni.loadStateDict(w.tensors);
-  omni.eval();
+  omni = smallOmni();
 });
 
 describe("BrainOmni stage-2 parity with the official code (omni_small fixtures)", () => {

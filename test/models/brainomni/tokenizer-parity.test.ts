@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
-import { parseOfficialConfig, type BrainTokenizerConfig } from "../../../src/models/brainomni/config.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
-import { countDifferent, fixture, maxAbsDiff, tensorOf, valuesOf } from "./fixtures.js";
+import { countDifferent, fixture, smallTokenizer, maxAbsDiff, tensorOf, valuesOf } from "./fixtures.js";
 
 const TOL = 1e-4;
 let tok: BrainTokenizer;
@@ -11,10 +10,7 @@ const io = () => fixture("tokenizer_small/io.safetensors");
 
 beforeAll(async () => {
   await initBackend();
-  const w = fixture("tokenizer_small/weights.safetensors");
-  tok = new BrainTokenizer(parseOfficialConfig(w.metadata.config!) as BrainTokenizerConfig);
-  tok.loadStateDict(w.tensors);
-  tok.eval();
+  tok = smallTokenizer();
 });
 
 /** Captures module outputs by dotted name during `fn`, as host arrays. */
