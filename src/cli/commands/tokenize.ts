@@ -1,6 +1,3 @@
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { initBackend } from "../../engine/backend.js";
 import { ConfigError } from "../../errors.js";
@@ -8,7 +5,7 @@ import { readArrow, writeArrow } from "../../io/arrow.js";
 import { writeNpy } from "../../io/npy.js";
 import { readRecording, readableExtensions } from "../../io/open.js";
 import { codesTable, decodeCodes, tokenizeRecording, type TokenizedRecording } from "../../models/brainomni/api.js";
-import { loadTokenizer } from "../../models/brainomni/checkpoint.js";
+import { bundledTokenizerPath, loadTokenizer } from "../../models/brainomni/checkpoint.js";
 import { hopLength } from "../../models/brainomni/config.js";
 import { applyRecipe, BRAINOMNI_SFREQ, PRETRAINING_RECIPE, recordingSensorVectors } from "../../models/brainomni/preprocess.js";
 import { attachStandardPositions } from "../../sensors/attach.js";
@@ -24,15 +21,6 @@ interface TokenizeOptions {
   report?: boolean;
   decode?: string;
   sensors?: string;
-}
-
-/** The demonstration tokenizer shipped in the package (`models/brainomni-demo/`). */
-export function bundledTokenizerPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // src/cli/commands or dist/cli/commands → package root
-  const p = resolve(here, "..", "..", "..", "models", "brainomni-demo", "braintokenizer-demo.safetensors");
-  if (!existsSync(p)) throw new ConfigError("--checkpoint", `no checkpoint given and the bundled one is missing (${p})`);
-  return p;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError, FormatError } from "../../errors.js";
 import type { HostTensor, LoadReport } from "../../nn/module.js";
 import { StateDictError } from "../../nn/module.js";
@@ -100,4 +101,16 @@ export function loadOmni(path: string, quirks: OmniQuirks = FAITHFUL_QUIRKS): Br
 export function saveCheckpoint(model: BrainTokenizer | BrainOmni, path: string, extra: Record<string, string> = {}): void {
   const kind = model instanceof BrainOmni ? "brainomni" : "braintokenizer";
   writeSafetensors(path, model.stateDict(), { ...extra, model: kind, config: JSON.stringify(toOfficialConfig(model.cfg)), neurocode_version: VERSION });
+}
+
+/**
+ * Path of the demonstration tokenizer shipped with the package
+ * (`models/brainomni-demo/braintokenizer-demo.safetensors`, see its README).
+ * Throws `ConfigError` when the package was installed without it.
+ */
+export function bundledTokenizerPath(): string {
+  // src/models/brainomni and dist/models/brainomni are both three levels below the package root.
+  const p = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "models", "brainomni-demo", "braintokenizer-demo.safetensors");
+  if (!existsSync(p)) throw new ConfigError("checkpoint", `no checkpoint given and the bundled demonstration tokenizer is missing (${p})`);
+  return p;
 }
