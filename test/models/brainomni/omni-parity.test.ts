@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
 import { parseOfficialConfig, type BrainOmniConfig } from "../../../src/models/brainomni/config.js";
-import { BrainOmni, CORRECTED_QUIRKS } from "../../../src/models/brainomni/omni.js";
+import { BrainOmni, ClassificationHead, CORRECTED_QUIRKS } from "../../../src/models/brainomni/omni.js";
 import { countDifferent, fixture, inputBatch, maxAbsDiff, smallOmni, valuesOf } from "./fixtures.js";
 
 const TOL = 1e-4;
@@ -99,5 +99,26 @@ describe("BrainOmni stage-2 parity with the official code (omni_small fixtures)"
     tf.dispose([a, b, batch.x, batch.pos, batch.sensorType]);
     faithful.dispose();
     corrected.dispose();
+  });
+
+  it("downstream head: mean over time, flatten sources, Linear-SELU-Linear; deterministic in eval, checked shapes", () => {
+    const batch = batchOf();
+    const feats = omni.encode(batch);
+    const head = new ClassificationHead(4, 32, 3);
+    head.eval();
+    const a = head.call(feats);
+    const b = head.call(feats);
+    expect(a.shape).toEqual([2, 3]);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    // Closed form for item 0: fc2(selu(fc1(mean_t features))).
+    const ref = tf.tidy(() => {
+      const pooled = tf.mean(feats, 2).reshape([2, 128]);
+      return tf.add(tf.matMul(tf.selu(tf.add(tf.matMul(pooled, head.fc1.weight, false, true), head.fc1.bias!)), head.fc2.weight, false, true), head.fc2.bias!);
+    });
+    expect(maxAbsDiff(a, { data: ref.dataSync() as Float32Array, shape: [2, 3], dtype: "float32" })).toBeLessThan(1e-6);
+    const wrong = tf.zeros([2, 5, 24, 32]);
+    expect(() => head.call(wrong)).toThrow(/head input/);
+    tf.dispose([batch.x, batch.pos, batch.sensorType, feats, a, b, ref, wrong]);
+    head.dispose();
   });
 });
