@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ValueError } from "../errors.js";
 import { Dropout } from "../nn/dropout.js";
 import { Linear } from "../nn/linear.js";
+import { BatchNorm1d } from "../nn/norms.js";
 import { crossEntropy } from "../nn/losses.js";
 import { Module, type AnyModule } from "../nn/module.js";
 import { AdamW } from "../nn/optim.js";
@@ -26,20 +27,28 @@ export interface FeatureEncoder {
   dim: number;
 }
 
-/** Encoder + dropout + linear head; the head is `head.weight`/`head.bias`. */
+/**
+ * Encoder + BatchNorm + dropout + linear head (`norm.*`, `head.weight`,
+ * `head.bias`). Pooled encoder features share a large common component and
+ * differ between classes by small amounts; standardising each feature over
+ * the batch (running statistics at evaluation) lets the head see those
+ * differences, which matters most for linear probing.
+ */
 export class Classifier extends Module<[tf.Tensor], tf.Tensor> {
   readonly encoder: AnyModule;
+  readonly norm: BatchNorm1d;
   readonly drop: Dropout;
   readonly head: Linear;
   constructor(private readonly features: FeatureEncoder, readonly nClasses: number, dropout = 0) {
     super();
     if (!Number.isInteger(nClasses) || nClasses < 2) throw new ValueError(`a classifier needs at least 2 classes, got ${nClasses}`);
     this.encoder = this.registerModule("encoder", features.module);
+    this.norm = this.registerModule("norm", new BatchNorm1d(features.dim));
     this.drop = this.registerModule("drop", new Dropout(dropout));
     this.head = this.registerModule("head", new Linear(features.dim, nClasses));
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.head.call(this.drop.call(this.features.embed(x))));
+    return tf.tidy(() => this.head.call(this.drop.call(this.norm.call(this.features.embed(x)))));
   }
 }
 

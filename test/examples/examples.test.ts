@@ -37,3 +37,20 @@ describe("examples run as written", () => {
     expect(t.getChild("label")!.toArray().slice(0, 2)).toEqual(["open", "open"]);
   }, 120_000);
 });
+
+describe("examples with the bundled BrainOmni demo tokenizer", () => {
+  it("tokenize_counts.ts: every 2-s segment inside an eyes-open/closed annotation is tokenized into 16 sources × 8 frames × 4 levels", () => {
+    const r = runExample("tokenize_counts.ts", [sample]) as { windows: Record<string, number>; sources: number; framesPerSegment: number; quantizers: number; tvDistance: number };
+    // 30 segments of 2 s; by their middles: open 0–10, 30–40, 55–60 s → 5 + 5 + 3, closed 10–30, 40–55 s → 10 + 7.
+    expect(r.windows).toEqual({ "eyes open": 13, "eyes closed": 17 });
+    expect([r.sources, r.framesPerSegment, r.quantizers]).toEqual([16, 8, 4]);
+    expect(r.tvDistance).toBeGreaterThanOrEqual(0);
+    expect(r.tvDistance).toBeLessThanOrEqual(1);
+  }, 120_000);
+
+  it("finetune_classifier.ts: the pretrained encoder beats chance widely and beats the same network from scratch", () => {
+    const r = runExample("finetune_classifier.ts", [sample]) as { pretrained: { balancedAccuracy: number }; fromScratch: { balancedAccuracy: number } };
+    expect(r.pretrained.balancedAccuracy).toBeGreaterThanOrEqual(0.8); // chance: 0.5
+    expect(r.pretrained.balancedAccuracy).toBeGreaterThan(r.fromScratch.balancedAccuracy + 0.2);
+  }, 180_000);
+});

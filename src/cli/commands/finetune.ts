@@ -39,7 +39,7 @@ interface FinetuneCliOptions {
   out: string;
   epochs: number;
   batch: number;
-  lr: number;
+  lr?: number;
   val: number;
   seed: number;
   patience?: number;
@@ -59,7 +59,7 @@ export function registerFinetune(program: Command): void {
     .requiredOption("--out <dir>", "folder for model.safetensors, report.json and the resumable training state")
     .option("--epochs <n>", "training epochs", parseNumber, 10)
     .option("--batch <n>", "windows per batch", parseNumber, 16)
-    .option("--lr <rate>", "peak learning rate (AdamW, warm-up then cosine)", parseNumber, 1e-3)
+    .option("--lr <rate>", "peak learning rate (AdamW, warm-up then cosine; default 1e-3, or 0.05 with --freeze)", parseNumber)
     .option("--val <fraction>", "fraction of windows held out for validation", parseNumber, 0.2)
     .option("--seed <n>", "seed of the split, the batch order and the head's initialisation", parseNumber, 0)
     .option("--patience <epochs>", "stop after this many epochs without a better validation score")
@@ -101,7 +101,7 @@ Example:
       };
       const { model, result } = finetuneClassifier({
         encoder: enc.encoder, nClasses: data.classes.length, train, validation, freezeEncoder: Boolean(opts.freeze),
-        epochs: opts.epochs, batchSize: opts.batch, lr: opts.lr, seed: opts.seed, stateDir: opts.out, resume: Boolean(opts.resume), onEvent,
+        epochs: opts.epochs, batchSize: opts.batch, lr: opts.lr ?? (opts.freeze ? 0.05 : 1e-3), seed: opts.seed, stateDir: opts.out, resume: Boolean(opts.resume), onEvent,
         ...(opts.patience !== undefined ? { patience: Number(opts.patience) } : {}),
       });
       bar.clear();
