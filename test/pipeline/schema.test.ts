@@ -24,6 +24,12 @@ describe("pipeline schema", () => {
     expect(p.stages[3]).toEqual({ kind: "window", window: { length: 2, stride: 2, last: "drop" } });
   });
 
+  it("loads every bundled pipeline", () => {
+    const p = loadPipeline(join(ROOT, "pipelines", "labelled-windows.yaml"));
+    expect(p.stages.map((s) => s.kind)).toEqual(["pick", "bandpass", "resample", "window", "write"]);
+    expect(p.stages[3]).toMatchObject({ window: { length: 2, stride: 1, annotations: { "eyes open": "open", "eyes closed": "closed" } } });
+  });
+
   it("names the key path of every mistake", () => {
     const ok = [{ window: { length: 2 } }, { write: "arrow" }];
     expect(keyPathOf({ stages: [{ pick: "eeg" }, { resample: 128 }, { bandpass: [1] }, ...ok] })).toMatch(/^stages\[2\]\.bandpass: .*expected \[low, high\]/);

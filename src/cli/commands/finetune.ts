@@ -53,7 +53,7 @@ export function registerFinetune(program: Command): void {
   program
     .command("finetune")
     .description("fine-tune a pretrained encoder with a classification head on labelled windows (resumable)")
-    .requiredOption("--checkpoint <file>", "pretrained encoder checkpoint (safetensors; e.g. models/brainomni-demo/tokenizer.safetensors)")
+    .requiredOption("--checkpoint <file>", "pretrained encoder checkpoint (safetensors; e.g. models/brainomni-demo/braintokenizer-demo.safetensors)")
     .requiredOption("--data <dir>", "folder of window files written by `neurocode run` (Arrow)")
     .option("--labels <file>", "CSV with file,window,label columns (default: the windows' label column)")
     .requiredOption("--out <dir>", "folder for model.safetensors, report.json and the resumable training state")
@@ -76,7 +76,7 @@ annotations: {"eyes open": open, "eyes closed": closed}} → write arrow.
 
 Example:
   neurocode run pipelines/labelled-windows.yaml --input data/ --out windows/
-  neurocode finetune --checkpoint models/brainomni-demo/tokenizer.safetensors --data windows/ --out ft/
+  neurocode finetune --checkpoint models/brainomni-demo/braintokenizer-demo.safetensors --data windows/ --out ft/
   neurocode evaluate --checkpoint ft/model.safetensors --data test-windows/`,
     )
     .action(async (opts: FinetuneCliOptions) => {
