@@ -116,7 +116,7 @@ export interface ParallelOptions {
 /**
  * Runs `kernel` over rows, splitting them across threads when the work is
  * large enough. Results equal `runKernel` exactly (same code per row).
- * Rows not in SharedArrayBuffers are copied in and out.
+ * Workers' rows not in SharedArrayBuffers are copied in and out.
  */
 export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], outputs: Float32Array[], opts: ParallelOptions = {}): void {
   const threads = Math.min(opts.threads ?? defaultThreads(), Math.ceil(inputs.length / 2));
@@ -126,10 +126,11 @@ export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], out
     runKernel(kernel, inputs, outputs);
     return;
   }
-  const inS = inputs.map((r) => (isShared(r) ? r : toShared(r)));
-  const outS = outputs.map((r, i) => (isShared(r) ? r : r === inputs[i] ? inS[i]! : new Float32Array(new SharedArrayBuffer(r.byteLength))));
   // Even-sized shares keep FIR/resample's two-rows-per-FFT packing intact.
   const per = Math.ceil(inputs.length / threads / 2) * 2;
+  // The calling thread's share is used where it lies; only the workers' rows must be in shared memory.
+  const inS = inputs.map((r, i) => (i < per || isShared(r) ? r : toShared(r)));
+  const outS = outputs.map((r, i) => (i < per || isShared(r) ? r : r === inputs[i] ? inS[i]! : new Float32Array(new SharedArrayBuffer(r.byteLength))));
   const jobs: { ctrl: Int32Array; w: PoolWorker }[] = [];
   for (let t = 1; t < threads; t++) {
     const lo = t * per;
