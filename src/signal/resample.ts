@@ -67,7 +67,8 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
   });
   const shorter = newLen < oldLen;
   const useLen = shorter ? newLen : oldLen;
-  const scale = newLen / oldLen;
+  // MNE's gain newLen/oldLen times the inverse FFT's 1/newLen, folded into the spectrum.
+  const scale = 1 / oldLen;
   const fwd = fftPlan(oldLen);
   const re = new Float64Array(oldLen);
   const im = new Float64Array(oldLen);
@@ -83,8 +84,9 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
     if (two) fillReflectLimited(im, rows[c + 1]!, npads[0], npads[1]);
     else im.fill(0);
     fwd.forward(re, im);
-    yr.fill(0);
-    yi.fill(0);
+    // Bins above both Nyquists stay zero (spectrum truncation or zero extension).
+    yr.fill(0, kMax + 1, newLen - kMax);
+    yi.fill(0, kMax + 1, newLen - kMax);
     // Unpack the two real spectra A (row c) and B (row c+1), apply MNE's
     // Nyquist rule and gain, and repack them as one Hermitian pair.
     for (let k = 0; k <= kMax; k++) {
@@ -111,7 +113,8 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
         yi[newLen - k] = br - ai;
       }
     }
-    inv.inverse(yr, yi);
+    // Inverse as swap(fft(swap(Y))): the real part lands in yr, the imaginary in yi.
+    inv.forward(yi, yr);
     const oa = result[c]!;
     for (let i = 0; i < finalLen; i++) oa[i] = yr[removeStart + i]!;
     if (two) {
