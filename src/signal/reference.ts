@@ -75,6 +75,8 @@ export interface SetReferenceOptions {
   kinds?: readonly ChannelKind[];
   /** Bipolar only: keep channels not used by any pair, before the bipolar ones (MNE's `drop_refs=True` layout). Default false: the montage's channels only. */
   keepOthers?: boolean;
+  /** Average/channel references only: subtract in `rec.data` itself and return `rec` (MNE's `copy=False`). */
+  inPlace?: boolean;
 }
 
 /**
@@ -96,6 +98,11 @@ export function setReference(rec: Recording, spec: ReferenceSpec, opts: SetRefer
   else {
     if (spec.length === 0) throw new ConfigError("reference", "give at least one reference channel");
     from = spec.map((name) => channelIndex(rec, name));
+  }
+  if (opts.inPlace) {
+    // The reference is computed in full before any channel changes, so in place is safe.
+    subtractReference(rec, rec.channels.map((_, i) => channelData(rec, i)), from, to);
+    return rec;
   }
   const { out, rows } = withCopiedData(rec);
   subtractReference(rec, rows, from, to);

@@ -134,5 +134,8 @@ describe("inPlace filtering", () => {
     const same = notchFilter(filterRecording(a, 1, 40, { inPlace: true }), [50], { inPlace: true, threads: 2, minWork: 0 });
     expect(same).toBe(a);
     expect(maxAbsError(rows(same), rows(copy))).toBe(0);
+    const refCopy = setReference(copy, "average");
+    expect(setReference(same, "average", { inPlace: true })).toBe(a);
+    expect(maxAbsError(rows(a), rows(refCopy))).toBe(0);
   });
 });
