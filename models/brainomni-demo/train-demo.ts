@@ -8,7 +8,7 @@ import { initBackend } from "../../src/engine/backend.js";
 import { manualSeed, rng } from "../../src/engine/random.js";
 import { saveCheckpoint } from "../../src/models/brainomni/checkpoint.js";
 import { DEMO_TOKENIZER } from "../../src/models/brainomni/config.js";
-import { simulateBatch } from "../../src/models/brainomni/simulate.js";
+import { simulateBatch, simulatedTensors } from "../../src/models/brainomni/simulate.js";
 import { BrainTokenizer, officialInit } from "../../src/models/brainomni/tokenizer.js";
 import { TokenizerTrainer } from "../../src/models/brainomni/train.js";
 
@@ -26,9 +26,7 @@ const kinds = ["eeg", "meg", "mixed"] as const;
 const t0 = Date.now();
 for (let s = 0; s < steps; s++) {
   const sim = simulateBatch(rng(), { batch: 4, channels: 8 + rng().int(17), samples: 512, kind: kinds[s % 3]! });
-  const x = tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]);
-  const pos = tf.tidy(() => tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]));
-  const sensorType = tf.tidy(() => tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]));
+  const { x, pos, sensorType } = simulatedTensors(sim);
   trainer.phaseWeight = s < warmSteps ? 0 : 0.5;
   const log = trainer.step({ x, pos, sensorType });
   tf.dispose([x, pos, sensorType]);

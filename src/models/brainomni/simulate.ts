@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs";
 import { ValueError } from "../../errors.js";
 import type { Rng } from "../../engine/random.js";
 import { normalizePositions, type SensorVectors } from "./sensors.js";
@@ -96,4 +97,13 @@ export function simulateBatch(r: Rng, opts: SimulateOptions): SimulatedBatch {
     }
   }
   return { x, sensors, B, C, T };
+}
+
+/** A simulated batch as tokenizer input tensors (the caller disposes them). */
+export function simulatedTensors(sim: SimulatedBatch): { x: tf.Tensor; pos: tf.Tensor; sensorType: tf.Tensor } {
+  return tf.tidy(() => ({
+    x: tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]),
+    pos: tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]),
+    sensorType: tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]),
+  }));
 }

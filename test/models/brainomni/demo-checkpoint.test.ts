@@ -10,7 +10,7 @@ import { manualSeed, rng } from "../../../src/engine/random.js";
 import { bundledTokenizerPath, loadTokenizer } from "../../../src/models/brainomni/checkpoint.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
 import { meanPcc } from "../../../src/models/brainomni/losses.js";
-import { simulateBatch } from "../../../src/models/brainomni/simulate.js";
+import { simulateBatch, simulatedTensors } from "../../../src/models/brainomni/simulate.js";
 import { BrainTokenizer, officialInit } from "../../../src/models/brainomni/tokenizer.js";
 import { sharedData } from "../../helpers/shared.js";
 
@@ -27,11 +27,7 @@ function evaluate(tok: BrainTokenizer): { pcc: number; droppedPcc: number; usage
   const n = 6;
   for (let i = 0; i < n; i++) {
     const sim = simulateBatch(rng(), { batch: 4, channels: 16, samples: 512, kind: (["eeg", "meg", "mixed"] as const)[i % 3] });
-    const batch = tf.tidy(() => ({
-      x: tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]),
-      pos: tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]),
-      sensorType: tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]),
-    }));
+    const batch = simulatedTensors(sim);
     const r = tok.reconstruct(batch);
     pcc += r.losses.pcc.dataSync()[0]! / n;
     const codes = r.indices.dataSync();

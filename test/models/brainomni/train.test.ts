@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
 import { manualSeed, rng } from "../../../src/engine/random.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
-import { simulateBatch } from "../../../src/models/brainomni/simulate.js";
+import { simulateBatch, simulatedTensors } from "../../../src/models/brainomni/simulate.js";
 import { BrainTokenizer, officialInit } from "../../../src/models/brainomni/tokenizer.js";
 import { TokenizerTrainer } from "../../../src/models/brainomni/train.js";
 
@@ -16,11 +16,7 @@ const TINY = { ...DEMO_TOKENIZER, nFilters: 2, nDim: 16, codebookDim: 16, nNeuro
 function batchOf(seed: number, C = 8) {
   manualSeed(seed);
   const sim = simulateBatch(rng(), { batch: 2, channels: C, samples: 512, kind: "mixed" });
-  return tf.tidy(() => ({
-    x: tf.tensor3d(sim.x, [sim.B, sim.C, sim.T]),
-    pos: tf.tile(tf.tensor3d(sim.sensors.pos, [1, sim.C, 6]), [sim.B, 1, 1]),
-    sensorType: tf.tile(tf.tensor2d(sim.sensors.type, [1, sim.C], "int32"), [sim.B, 1]),
-  }));
+  return simulatedTensors(sim);
 }
 
 describe("BrainTokenizer training mechanics", () => {
