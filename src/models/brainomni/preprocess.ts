@@ -1,6 +1,7 @@
 import { ConfigError, ValueError } from "../../errors.js";
 import { pick } from "../../recording/recording.js";
 import type { Recording } from "../../recording/types.js";
+import { fifChannelSensor, type FifHeader } from "../../io/fif/read.js";
 import { brainOmniGroups, sensortypeWiseNormalize } from "../../signal/normalize.js";
 import { filterRecording, notchFilter, resampleRecording } from "../../signal/recording-ops.js";
 import { normalizePositions, sensorVectorsFromSensors, type PositionNormalisation, type SensorVectors } from "./sensors.js";
@@ -89,6 +90,8 @@ export interface TokenizerInputOptions {
   segmentSeconds?: number;
   /** Position normalisation rule (default `pretraining`). */
   positions?: PositionNormalisation;
+  /** Frame of MEG geometry for FIF recordings (default `device`, as the official preprocessing). */
+  megFrame?: "device" | "head";
 }
 
 /**
@@ -105,7 +108,7 @@ export function tokenizerInputs(rec: Recording, opts: TokenizerInputOptions = {}
   const T = Math.round(segSec * rec.sfreq);
   const C = rec.channels.length;
   const n = rec.data.shape[1]!;
-  const sensors = recordingSensorVectors(rec, opts.positions);
+  const sensors = recordingSensorVectors(rec, opts.positions, opts.megFrame);
   const groups = brainOmniGroups(rec.channels);
   const segments: Float32Array[] = [];
   const starts: number[] = [];
@@ -129,7 +132,19 @@ export function tokenizerInputs(rec: Recording, opts: TokenizerInputOptions = {}
   return { segments, starts, segmentSamples: T, sensors, channelNames: rec.channels.map((c) => c.name) };
 }
 
-/** Normalised 6-number sensor vectors and type ids of a recording's channels (all need geometry). */
-export function recordingSensorVectors(rec: Recording, mode: PositionNormalisation = "pretraining"): SensorVectors {
-  return normalizePositions(sensorVectorsFromSensors(rec.channels.map((c) => c.sensor), rec.channels.map((c) => c.name)), mode);
+/**
+ * Normalised 6-number sensor vectors and type ids of a recording's channels
+ * (all need geometry). `megFrame: "device"` (default, faithful) takes MEG
+ * geometry of FIF recordings in the device frame, as the official code reads
+ * MNE's `loc`; neurocode's readers put sensors in the head frame, which after
+ * centring differs by the device→head rotation.
+ */
+export function recordingSensorVectors(rec: Recording, mode: PositionNormalisation = "pretraining", megFrame: "device" | "head" = "device"): SensorVectors {
+  const header = rec.source.format === "fif" ? (rec.source.header as FifHeader | undefined) : undefined;
+  const byName = new Map(header?.info.channels.map((ch) => [ch.name, ch]) ?? []);
+  const sensors = rec.channels.map((c) => {
+    const raw = megFrame === "device" && (c.kind === "meg-mag" || c.kind === "meg-grad") ? byName.get(c.name) : undefined;
+    return raw ? (fifChannelSensor(raw, null) ?? c.sensor) : c.sensor;
+  });
+  return normalizePositions(sensorVectorsFromSensors(sensors, rec.channels.map((c) => c.name)), mode);
 }

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../../errors.js";
 import { rng } from "../../engine/random.js";
-import { AdamW, clipGradNorm, warmupCosine } from "../../nn/optim.js";
+import { AdamW, clipGradNorm, warmupCosine, type OptimizerState } from "../../nn/optim.js";
 import type { BrainTokenizer, TokenizerBatch } from "./tokenizer.js";
 
 /** Options of `TokenizerTrainer` (defaults are the official ones except `steps`). */
@@ -26,6 +26,13 @@ export interface TokenizerTrainOptions {
   phaseWeight?: number;
   /** k-means → EMA hand-over (`official` upstream; `scaled` avoids the early codebook collapse, see EuclideanCodebook.emaInit). */
   emaInit?: "official" | "scaled";
+}
+
+/** Optimiser state of a `TokenizerTrainer` (see `stateDict`). */
+export interface TokenizerTrainerState {
+  step: number;
+  decay: OptimizerState;
+  noDecay: OptimizerState;
 }
 
 /** Host numbers of one training step. */
@@ -102,6 +109,29 @@ export class TokenizerTrainer {
     } finally {
       tf.dispose([value, ...Object.values(grads), draw.noise]);
     }
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.stepIndex;
+  }
+
+  /**
+   * What a resumable run saves besides the tokenizer's own state dict (which
+   * holds the EMA codebooks): the step and both optimisers' slots, keyed by
+   * dotted parameter names.
+   */
+  stateDict(): TokenizerTrainerState {
+    const names = new Map(this.tokenizer.namedParameters().map(([n, p]) => [p, n]));
+    return { step: this.stepIndex, decay: this.decay.stateDict(names), noDecay: this.noDecay.stateDict(names) };
+  }
+
+  /** Restores what `stateDict` saved (same tokenizer architecture). */
+  loadStateDict(state: TokenizerTrainerState): void {
+    const names = new Map(this.tokenizer.namedParameters().map(([n, p]) => [p, n]));
+    this.decay.loadStateDict(state.decay, names);
+    this.noDecay.loadStateDict(state.noDecay, names);
+    this.stepIndex = state.step;
   }
 
   /** Frees the optimiser state. */

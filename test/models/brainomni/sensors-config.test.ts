@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, ValueError } from "../../../src/errors.js";
 import { BRAINOMNI_TINY, parseOfficialConfig, RELEASED_TOKENIZER, toOfficialConfig } from "../../../src/models/brainomni/config.js";
-import { downstreamRecipe, PRETRAINING_RECIPE } from "../../../src/models/brainomni/preprocess.js";
+import { applyRecipe, downstreamRecipe, PRETRAINING_RECIPE, recordingSensorVectors } from "../../../src/models/brainomni/preprocess.js";
+import { readRecording } from "../../../src/io/open.js";
 import { megCoilRule, normalizePositions, sensorVectorsFromFif, SENSOR_TYPE_ID } from "../../../src/models/brainomni/sensors.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
 import { BrainOmni } from "../../../src/models/brainomni/omni.js";
 import { fixture } from "./fixtures.js";
 import { readFileSync } from "node:fs";
-import { sharedData } from "../../helpers/shared.js";
+import { golden, sharedData } from "../../helpers/shared.js";
 
 const loc = (p: number[], ex: number[], ez: number[]) => [...p, ...ex, 0, 1, 0, ...ez];
 
@@ -47,6 +48,19 @@ describe("BrainOmni sensor vectors", () => {
     const bug = normalizePositions(raw, "downstream-bug");
     for (const c of [1, 3, 5]) for (let k = 0; k < 3; k++) expect(bug.pos[c * 6 + k]).toBe(raw.pos[c * 6 + k]); // GRAD untouched
     expect(() => normalizePositions(sensorVectorsFromFif([eeg[0]!]))).toThrow(ValueError);
+  });
+});
+
+describe("BrainOmni sensor vectors of a real Neuromag file", () => {
+  it("equal the official extract_pos_sensor_type + normalize_pos on MNE's info (device-frame MEG)", () => {
+    const g = JSON.parse(readFileSync(golden("brainomni/neuromag_sensors.json"), "utf8")) as { names: string[]; type: number[]; pos: number[][] };
+    const rec = applyRecipe(readRecording(sharedData("generated/neuromag_raw.fif")), PRETRAINING_RECIPE.slice(0, 1));
+    expect(rec.channels.map((c) => c.name)).toEqual(g.names);
+    const v = recordingSensorVectors(rec);
+    expect(Array.from(v.type)).toEqual(g.type);
+    let err = 0;
+    g.pos.forEach((row, c) => row.forEach((x, k) => (err = Math.max(err, Math.abs(x - v.pos[c * 6 + k]!)))));
+    expect(err).toBeLessThan(1e-6);
   });
 });
 
