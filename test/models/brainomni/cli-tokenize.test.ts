@@ -67,6 +67,15 @@ describe("neurocode tokenize", () => {
     tok.dispose();
   });
 
+  it("tokenizes a BDF with 10-05 labels (positions from the standard montage, unplaced channels left out), shorter than a window", async () => {
+    const out = join(dir, "bdf.arrow");
+    expect(await main(["tokenize", sharedData("external/mne-python/test.bdf"), "--window", "1", "--out", out, "--checkpoint", ckpt()])).toBe(0);
+    const table = tableFromIPC(readFileSync(out));
+    // 1 s of 66 placed EEG channels → one zero-padded tokenizer window: 8 frames × 4 sources.
+    expect(table.numRows).toBe(32);
+    expect([...new Set(table.getChild("file")!.toArray() as string[])]).toHaveLength(1);
+  });
+
   it("reports bad usage as one-line errors", async () => {
     expect(await main(["tokenize", "--out", join(dir, "x.arrow"), "--checkpoint", ckpt()])).toBe(1);
     expect(await main(["tokenize", sharedData("generated/neuromag_raw.fif"), "--out", join(dir, "y.arrow"), "--checkpoint", ckpt(), "--batch", "0"])).toBe(1);
