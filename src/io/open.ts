@@ -9,6 +9,9 @@ import { writeFif } from "./fif/writer.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
 import { attachStandardPositions } from "../sensors/attach.js";
 
+/** Glob patterns of the recordings neurocode reads (for folder inputs). */
+export const RECORDING_GLOBS: readonly string[] = ["**/*.edf", "**/*.bdf", "**/*.fif", "**/*.fif.gz"];
+
 /** Options every reader understands. */
 export interface ReadOptions {
   /** Called for each repair a reader makes (default: print to stderr). */

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { ConfigError } from "../errors.js";
+import { RECORDING_GLOBS } from "../io/open.js";
 import type { LastWindowPolicy } from "../signal/windows.js";
 
 /** Which files of an input folder to read. */
@@ -51,7 +52,6 @@ export interface Pipeline {
   stages: Stage[];
 }
 
-export const DEFAULT_INCLUDE = ["**/*.edf", "**/*.bdf", "**/*.fif", "**/*.fif.gz"];
 
 const STAGE_KEYS = ["pick", "bandpass", "notch", "resample", "reference", "window", "write"] as const;
 
@@ -154,7 +154,7 @@ export function validatePipeline(doc: unknown, source = "pipeline"): Pipeline {
   if (!isRecord(readRaw)) throw new ConfigError("read", "expected a mapping with include, exclude, rate");
   noExtraKeys(readRaw, ["include", "exclude", "rate"], "read");
   const read: ReadSpec = {
-    include: readRaw.include === undefined ? DEFAULT_INCLUDE : stringList(readRaw.include, "read.include"),
+    include: readRaw.include === undefined ? [...RECORDING_GLOBS] : stringList(readRaw.include, "read.include"),
     exclude: readRaw.exclude === undefined ? [] : stringList(readRaw.exclude, "read.exclude"),
     ...(readRaw.rate === undefined ? {} : { rate: positive(readRaw.rate, "read.rate", "a sampling rate in Hz") }),
   };

@@ -7,6 +7,7 @@ import { registerInspect } from "./inspect.js";
 import { registerPreprocess } from "./preprocess.js";
 import { registerRun } from "./run.js";
 import { registerTokenize } from "./tokenize.js";
+import { registerTrain } from "./train.js";
 
 /** Every sub-command, in the order `--help` lists them. Add new commands here. */
 export const COMMANDS: ((program: Command) => void)[] = [
@@ -15,6 +16,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerPreprocess,
   registerRun,
   registerTokenize,
+  registerTrain,
   registerFinetune,
   registerEvaluate,
   registerCheckpoint,
