@@ -11,6 +11,7 @@ Usage:
   /work/venv/bin/python test/reference/brainomni_torch.py golden     # writes the EEG-only golden
   /work/venv/bin/python test/reference/brainomni_torch.py bench B    # windows/s, released config, 2 threads
   /work/venv/bin/python test/reference/brainomni_torch.py pt         # the small tokenizer as a release-style .pt
+  /work/venv/bin/python test/reference/brainomni_torch.py pt-omni    # the small BrainOmni as a release-style .pt (cos-only rotary)
 """
 import json
 import math
@@ -235,3 +236,21 @@ def pt_golden():
 
 if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "pt":
     pt_golden()
+
+
+def pt_omni_golden():
+    """The small BrainOmni as a release-style .pt: the rotary cache stored as a real tensor (cosines only), as the released files hold it."""
+    sd = load_file(str(PARITY / "omni_small" / "weights.safetensors"))
+    with open(PARITY / "omni_small" / "weights.safetensors", "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        cfg = json.loads(json.loads(f.read(n))["__metadata__"]["config"])
+    out = ROOT / "test" / "golden" / "brainomni" / "pt-omni"
+    out.mkdir(parents=True, exist_ok=True)
+    released = {k: (v[..., 0].clone() if k.endswith("rope_embedding_layer.rotate") else v.clone()) for k, v in sd.items()}
+    torch.save(released, str(out / "BrainOmni.pt"))
+    (out / "model_cfg.json").write_text(json.dumps(cfg))
+    print("wrote", out)
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "pt-omni":
+    pt_omni_golden()

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../../src/engine/backend.js";
 import { parseOfficialConfig, type BrainOmniConfig } from "../../../src/models/brainomni/config.js";
 import { BrainOmni, ClassificationHead, CORRECTED_QUIRKS } from "../../../src/models/brainomni/omni.js";
+import { golden } from "../../helpers/shared.js";
+import { loadOmni } from "../../../src/models/brainomni/checkpoint.js";
 import { countDifferent, fixture, inputBatch, maxAbsDiff, smallOmni, valuesOf } from "./fixtures.js";
 
 const TOL = 1e-4;
@@ -73,7 +75,7 @@ describe("BrainOmni stage-2 parity with the official code (omni_small fixtures)"
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("quirk modes: the released cosine-only rotary cache differs from a true rotation; corrected mode ignores the cache", () => {
+  it("quirk modes: the released cosine-only rotary cache differs from a true rotation; corrected mode ignores the cache; both load from a release-style .pt", () => {
     const w = fixture("omni_small/weights.safetensors");
     const cfg = parseOfficialConfig(w.metadata.config!) as BrainOmniConfig;
     // A released-style checkpoint: rotate with its imaginary part lost.
@@ -96,7 +98,16 @@ describe("BrainOmni stage-2 parity with the official code (omni_small fixtures)"
     // Corrected mode recomputes the rotation, so it equals the official output on the true cache.
     expect(maxAbsDiff(b, valuesOf(io(), "encode.output"))).toBeLessThanOrEqual(TOL);
     expect(maxAbsDiff(a, valuesOf(io(), "encode.output"))).toBeGreaterThan(1e-3);
-    tf.dispose([a, b, batch.x, batch.pos, batch.sensorType]);
+    // The same through a release-style .pt (rotary stored as a real tensor) and the engine's reader.
+    const fromPt = loadOmni(golden("brainomni/pt-omni/BrainOmni.pt"));
+    const c = fromPt.encode(batch);
+    expect(maxAbsDiff(c, { data: a.dataSync() as Float32Array, shape: a.shape, dtype: "float32" })).toBeLessThan(1e-6);
+    const fromPtCorrected = loadOmni(golden("brainomni/pt-omni/BrainOmni.pt"), CORRECTED_QUIRKS);
+    const d = fromPtCorrected.encode(batch);
+    expect(maxAbsDiff(d, valuesOf(io(), "encode.output"))).toBeLessThanOrEqual(TOL);
+    tf.dispose([a, b, c, d, batch.x, batch.pos, batch.sensorType]);
+    fromPt.dispose();
+    fromPtCorrected.dispose();
     faithful.dispose();
     corrected.dispose();
   });
