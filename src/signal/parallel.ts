@@ -19,11 +19,12 @@ import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
 /**
  * Work (samples × kernel cost) below which threads do not pay for the
  * hand-off (copying rows into shared memory, posting, waking a worker).
- * `npx tsx bench/signal.ts` prints the crossover: on this 2-core machine,
- * 4 rows of 65536 samples (FIR, work ≈ 1e6) ran faster on one thread and
- * 4 rows of 262144 (work ≈ 4e6) faster on two.
+ * `npx tsx bench/signal.ts` prints the crossover (FIR, 4 rows): with the
+ * second core free, two threads won from work 2.6e5 (1.1 vs 1.6 ms) up;
+ * with the machine loaded they lost up to work 1e6 and broke even at 4e6.
+ * 1e6 sits between: a few seconds of one channel, about 4 ms of work.
  */
-export const PARALLEL_MIN_WORK = 4_000_000;
+export const PARALLEL_MIN_WORK = 1_000_000;
 
 interface PoolWorker {
   worker: Worker;
