@@ -3,6 +3,7 @@ import {
   Field,
   FixedSizeList,
   Float32,
+  Int32,
   Schema,
   Table,
   Utf8,
@@ -42,13 +43,17 @@ export function buildTable(columns: Record<string, ColumnValues | Vector>, metad
 }
 
 /**
- * A fixed-size-list column of float32 (one list of `listSize` values per row),
- * e.g. an embedding per window. `values.length` must be `nRows * listSize`.
+ * A fixed-size-list column (one list of `listSize` values per row): float32
+ * (an embedding or window per row) or int32 (codes per row).
+ * `values.length` must be `nRows * listSize`.
  */
-export function fixedSizeListColumn(values: Float32Array, listSize: number): Vector {
+export function fixedSizeListColumn(values: Float32Array | Int32Array, listSize: number): Vector {
   if (listSize <= 0 || values.length % listSize !== 0) throw new ShapeError("fixed-size list values", ["nRows * " + listSize], [values.length]);
-  const type = new FixedSizeList(listSize, new Field("item", new Float32(), false));
-  const child = makeData({ type: new Float32(), length: values.length, data: values });
+  const child =
+    values instanceof Int32Array
+      ? makeData({ type: new Int32(), length: values.length, data: values })
+      : makeData({ type: new Float32(), length: values.length, data: values });
+  const type = new FixedSizeList(listSize, new Field("item", child.type, false));
   return makeVector(makeData({ type, length: values.length / listSize, nullCount: 0, child }));
 }
 

@@ -17,6 +17,7 @@ import { VERSION } from "../version.js";
 import type { Pipeline, Stage } from "./schema.js";
 import { gatherWindows, planWindows, type LabelledWindow } from "./windowing.js";
 import { ConfigError } from "../errors.js";
+import { runModelStage } from "./model-stage.js";
 
 /** Progress of one file: `stage` names what is running, windows count when known. */
 export interface FileProgress {
@@ -56,7 +57,8 @@ function applyStage(rec: Recording, stage: Stage): Recording {
     case "notch":
       return notchFilter(rec, stage.freqs);
     case "resample":
-      return resampleRecording(rec, stage.sfreq);
+      // Already at the rate: nothing to do (MNE would still run its FFT round trip, changing values by ~1e-7).
+      return rec.sfreq === stage.sfreq ? rec : resampleRecording(rec, stage.sfreq);
     case "reference":
       return setReference(rec, referenceSpec(stage.reference));
     default:
@@ -70,20 +72,25 @@ function applyStage(rec: Recording, stage: Stage): Recording {
  * (its path relative to the input folder), so outputs do not depend on where
  * the input folder lives.
  */
-export function processFile(
+export async function processFile(
   pipeline: Pipeline,
   inputPath: string,
   relName: string,
   outputPath: string,
   onProgress: (p: FileProgress) => void = () => {},
-): FileResult {
+): Promise<FileResult> {
   onProgress({ stage: "read" });
   let rec = readRecording(inputPath, { ...(pipeline.read.rate ? { rate: pipeline.read.rate } : {}), onWarning: () => {} });
   let windows: LabelledWindow[] | null = null;
   let length = 0;
+  let model: Extract<Stage, { kind: "tokenize" | "embed" }> | null = null;
   for (const stage of pipeline.stages) {
     if (stage.kind === "write") break;
     onProgress({ stage: stage.kind });
+    if (stage.kind === "tokenize" || stage.kind === "embed") {
+      model = stage;
+      continue;
+    }
     if (stage.kind === "window") {
       windows = planWindows(rec, stage.window);
       length = Math.round(stage.window.length * rec.sfreq);
@@ -99,9 +106,11 @@ export function processFile(
   }
   const nc = rec.channels.length;
   const data = gatherWindows(windows, nc, length);
+  const modelOut = model ? await runModelStage(model.kind, model.checkpoint, data, windows.length, rec.channels, rec.sfreq, length) : null;
   onProgress({ stage: "write", windowsDone: windows.length, windowsTotal: windows.length });
   if (write.format === "npy") {
-    writeNpy(outputPath, data, [windows.length, nc, length]);
+    if (modelOut) writeNpy(outputPath, modelOut.values, [windows.length, ...modelOut.shape]);
+    else writeNpy(outputPath, data, [windows.length, nc, length]);
     return { output: outputPath, windows: windows.length };
   }
   const hasLabels = windows.some((w) => w.mappedLabel !== undefined);
@@ -112,7 +121,7 @@ export function processFile(
       ...(hasLabels ? { label: windows.map((w) => w.mappedLabel ?? ""), annotation: windows.map((w) => w.label ?? "") } : {}),
       start_time: Float64Array.from(windows, (w) => w.onset),
       start_sample: Float64Array.from(windows, (w) => w.start),
-      data: fixedSizeListColumn(data, nc * length),
+      ...(modelOut ? { [modelOut.name]: fixedSizeListColumn(modelOut.values, modelOut.width) } : { data: fixedSizeListColumn(data, nc * length) }),
     },
     {
       "neurocode.version": VERSION,
@@ -123,6 +132,7 @@ export function processFile(
       shape: JSON.stringify([nc, length]),
       // Sensor geometry travels with the windows: sensor-aware models (BrainOmni) need it downstream.
       channels: JSON.stringify(rec.channels.map((c) => ({ name: c.name, kind: c.kind, unit: c.unit, ...(c.sensor ? { sensor: c.sensor } : {}) }))),
+      ...(modelOut?.metadata ?? {}),
     },
   );
   writeArrow(outputPath, table);

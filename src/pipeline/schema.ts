@@ -44,6 +44,10 @@ export type Stage =
   | { kind: "resample"; sfreq: number }
   | { kind: "reference"; reference: string }
   | { kind: "window"; window: WindowSpec }
+  /** BrainOmni codes of each window (`checkpoint`: a tokenizer; default the bundled demo one). */
+  | { kind: "tokenize"; checkpoint?: string }
+  /** One feature vector per window from a tokenizer's encoder (mean of its latents). */
+  | { kind: "embed"; checkpoint?: string }
   | { kind: "write"; format: "arrow" | "npy" };
 
 export interface Pipeline {
@@ -53,7 +57,7 @@ export interface Pipeline {
 }
 
 
-const STAGE_KEYS = ["pick", "bandpass", "notch", "resample", "reference", "window", "write"] as const;
+const STAGE_KEYS = ["pick", "bandpass", "notch", "resample", "reference", "window", "tokenize", "embed", "write"] as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -134,6 +138,15 @@ function parseStage(raw: unknown, path: string): Stage {
       }
       return { kind: "window", window: { length, stride, last, ...(annotations ? { annotations } : {}) } };
     }
+    case "tokenize":
+    case "embed": {
+      noExtraKeys(raw, [key], path);
+      const spec = v ?? {};
+      if (!isRecord(spec)) throw new ConfigError(at, "expected a mapping (optionally with checkpoint: PATH), or nothing for the bundled tokenizer");
+      noExtraKeys(spec, ["checkpoint"], at);
+      if (spec.checkpoint !== undefined && (typeof spec.checkpoint !== "string" || spec.checkpoint === "")) throw new ConfigError(`${at}.checkpoint`, "expected a file path");
+      return { kind: key, ...(spec.checkpoint ? { checkpoint: spec.checkpoint as string } : {}) };
+    }
     case "write": {
       noExtraKeys(raw, ["write"], path);
       const format = isRecord(v) ? v.format : v;
@@ -165,8 +178,13 @@ export function validatePipeline(doc: unknown, source = "pipeline"): Pipeline {
   if (writeAt !== stages.length - 1) throw new ConfigError(`stages[${stages.length - 1}]`, "the last stage must be write (and there must be exactly one)");
   if (stages.filter((s) => s.kind === "write").length > 1) throw new ConfigError("stages", "only one write stage is allowed");
   if (stages.filter((s) => s.kind === "window").length > 1) throw new ConfigError("stages", "only one window stage is allowed");
+  const modelAt = stages.findIndex((s) => s.kind === "tokenize" || s.kind === "embed");
+  if (stages.filter((s) => s.kind === "tokenize" || s.kind === "embed").length > 1) throw new ConfigError("stages", "only one of tokenize / embed is allowed");
+  if (modelAt >= 0 && (windowAt < 0 || modelAt !== writeAt - 1)) {
+    throw new ConfigError(`stages[${modelAt}]`, `${stages[modelAt]!.kind} must come right after window and before write`);
+  }
   if (windowAt >= 0) {
-    const after = stages.slice(windowAt + 1, writeAt);
+    const after = stages.slice(windowAt + 1, modelAt >= 0 ? modelAt : writeAt);
     if (after.length) throw new ConfigError(`stages[${windowAt + 1}]`, `${after[0]!.kind} must come before window`);
   }
   return { name, read, stages };

@@ -6,10 +6,10 @@ import type { JobMessage, WorkerReply } from "./messages.js";
 
 const port = parentPort;
 if (!port) throw new Error("pipeline/worker must run in a worker thread");
-port.on("message", (job: JobMessage) => {
+port.on("message", async (job: JobMessage) => {
   const reply = (m: WorkerReply) => port.postMessage(m);
   try {
-    const r = processFile(job.pipeline, job.inputPath, job.relName, job.outputPath, (p) => reply({ type: "progress", id: job.id, progress: p }));
+    const r = await processFile(job.pipeline, job.inputPath, job.relName, job.outputPath, (p) => reply({ type: "progress", id: job.id, progress: p }));
     reply({ type: "done", id: job.id, windows: r.windows });
   } catch (e) {
     // User-caused errors carry their message; anything else is reported with its stack.
