@@ -12,7 +12,7 @@ import { pick } from "../recording/recording.js";
 import type { Recording } from "../recording/types.js";
 import { filterRecording, notchFilter, resampleRecording } from "../signal/recording-ops.js";
 import { setReference, type ReferenceSpec } from "../signal/reference.js";
-import { loadBipolarMontage } from "../sensors/bipolar.js";
+import { loadBipolarMontage, montagePairs } from "../sensors/bipolar.js";
 import { VERSION } from "../version.js";
 import type { Pipeline, Stage } from "./schema.js";
 import { gatherWindows, planWindows, type LabelledWindow } from "./windowing.js";
@@ -42,8 +42,8 @@ export function pipelineHash(p: Pipeline): string {
 function referenceSpec(text: string): ReferenceSpec {
   if (text === "average") return "average";
   if (text.startsWith("bipolar:")) {
-    const montage = loadBipolarMontage(text.slice("bipolar:".length));
-    return { bipolar: montage.derivations.map((d) => [d.anode, d.cathode, d.name] as const) };
+    const name = text.slice("bipolar:".length);
+    return { bipolar: montagePairs(loadBipolarMontage(name === "tcp" ? "tcp-eegdm" : name)) };
   }
   return text.split(",").map((s) => s.trim());
 }

@@ -47,3 +47,18 @@ export const CHANNEL_LOC_ALIASES: Readonly<Record<string, string>> = {
   VREF: "Cz",
   "Vertex Reference": "Cz",
 };
+
+/**
+ * Index of the channel a montage label designates: the exact name first,
+ * then the normalised label (`Fp1` matches `EEG FP1-REF`), then MNE's
+ * aliases (`T3` → `T7`...). −1 when none matches.
+ */
+export function findChannelByLabel(names: readonly string[], label: string): number {
+  const exact = names.indexOf(label);
+  if (exact >= 0) return exact;
+  const keys = names.map(labelKey);
+  let i = keys.indexOf(labelKey(label));
+  const alias = CHANNEL_LOC_ALIASES[label] ?? CHANNEL_LOC_ALIASES[label.toUpperCase()];
+  if (i < 0 && alias) i = keys.indexOf(alias.toUpperCase());
+  return i;
+}

@@ -6,7 +6,8 @@
 import ndarray from "ndarray";
 import { ConfigError, ValueError } from "../errors.js";
 import { channelData, channelIndex, nSamples } from "../recording/recording.js";
-import type { ChannelInfo, ChannelKind, Recording } from "../recording/types.js";
+import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../recording/types.js";
+import { findChannelByLabel } from "../sensors/labels.js";
 
 /** Kinds MNE re-references with `ch_type="auto"`: EEG if present, else ECoG, sEEG, DBS. */
 const AUTO_REF_KINDS: readonly ChannelKind[] = ["eeg", "ecog", "seeg", "dbs"];
@@ -17,17 +18,6 @@ export type ReferenceSpec = "average" | readonly string[] | { bipolar: readonly 
 /** One derivation of a bipolar montage: `[anode, cathode, name]` (name defaults to `anode-cathode`). */
 export type BipolarPair = readonly [string, string, string?];
 
-/**
- * EEGDM's (and BIOT/LaBraM's TUEV) 22-channel TCP bipolar montage over TUH
- * `EEG xx-REF` names, in the channel order the model's condition ids assume.
- */
-export const TCP_MONTAGE: readonly BipolarPair[] = (
-  [
-    ["FP1", "F7"], ["F7", "T3"], ["T3", "T5"], ["T5", "O1"], ["FP2", "F8"], ["F8", "T4"], ["T4", "T6"], ["T6", "O2"],
-    ["A1", "T3"], ["T3", "C3"], ["C3", "CZ"], ["C4", "CZ"], ["T4", "C4"], ["A2", "T4"],
-    ["FP1", "F3"], ["F3", "C3"], ["C3", "P3"], ["P3", "O1"], ["FP2", "F4"], ["F4", "C4"], ["C4", "P4"], ["P4", "O2"],
-  ] as const
-).map(([a, c]) => [`EEG ${a}-REF`, `EEG ${c}-REF`, `${a}-${c}`] as const);
 
 function refKinds(rec: Recording, kinds?: readonly ChannelKind[]): ChannelKind[] {
   if (kinds) return [...kinds];
@@ -114,9 +104,12 @@ export function bipolarReference(rec: Recording, pairs: readonly BipolarPair[], 
   if (pairs.length === 0) throw new ConfigError("bipolar", "the montage has no pairs");
   const ns = nSamples(rec);
   const used = new Set<number>();
+  const labels = rec.channels.map((ch) => ch.name);
+  const missing = [...new Set(pairs.flatMap(([a, c]) => [a, c]).filter((l) => findChannelByLabel(labels, l) < 0))];
+  if (missing.length) throw new ValueError(`bipolar montage needs electrodes the recording lacks: ${missing.join(", ")}`);
   const derived = pairs.map(([a, c, name]) => {
-    const ia = channelIndex(rec, a);
-    const ic = channelIndex(rec, c);
+    const ia = findChannelByLabel(labels, a);
+    const ic = findChannelByLabel(labels, c);
     used.add(ia);
     used.add(ic);
     return { ia, ic, name: name ?? `${a}-${c}` };
@@ -134,7 +127,14 @@ export function bipolarReference(rec: Recording, pairs: readonly BipolarPair[], 
     const c = channelData(rec, ic);
     const row = buf.subarray((others.length + k) * ns, (others.length + k + 1) * ns);
     for (let t = 0; t < ns; t++) row[t] = a[t]! - c[t]!;
-    channels.push({ ...rec.channels[ia]!, name });
+    // The derivation sits midway between its electrodes; it has no orientation (like EEG).
+    const [sa, sc] = [rec.channels[ia]!.sensor, rec.channels[ic]!.sensor];
+    const { sensor: _anodeSensor, ...anode } = rec.channels[ia]!;
+    channels.push({
+      ...anode,
+      name,
+      ...(sa && sc ? { sensor: { position: sa.position.map((v, i) => (v + sc.position[i]!) / 2) as [number, number, number], orientation: [0, 0, 0] as [number, number, number], type: sa.type } } : {}),
+    });
   });
   const names = new Set(channels.map((c) => c.name));
   if (names.size !== channels.length) throw new ValueError("bipolar channel names collide with kept channels; name the pairs");
@@ -145,6 +145,22 @@ export function bipolarReference(rec: Recording, pairs: readonly BipolarPair[], 
     channels,
     // A derivation is bad when either electrode is; kept channels keep their status.
     bads: [...others.filter((i) => bads.has(rec.channels[i]!.name)).map((i) => rec.channels[i]!.name), ...derived.filter((d) => bads.has(rec.channels[d.ia]!.name) || bads.has(rec.channels[d.ic]!.name)).map((d) => d.name)],
-    annotations: rec.annotations.map((a) => ({ ...a, ...(a.channels ? { channels: [...a.channels] } : {}) })),
+    annotations: bipolarAnnotations(rec, others, derived),
   };
+}
+
+/** Channel-specific annotations follow their electrodes into the derivations that use them (dropped when none remains). */
+function bipolarAnnotations(rec: Recording, others: number[], derived: { ia: number; ic: number; name: string }[]): Annotation[] {
+  const out: Annotation[] = [];
+  for (const a of rec.annotations) {
+    if (!a.channels) {
+      out.push({ ...a });
+      continue;
+    }
+    const used = new Set(a.channels);
+    const name = (i: number) => rec.channels[i]!.name;
+    const channels = [...others.filter((i) => used.has(name(i))).map(name), ...derived.filter((d) => used.has(name(d.ia)) || used.has(name(d.ic))).map((d) => d.name)];
+    if (channels.length) out.push({ ...a, channels });
+  }
+  return out;
 }

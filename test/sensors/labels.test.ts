@@ -3,7 +3,8 @@ import { ConfigError } from "../../src/errors.js";
 import { readRecording } from "../../src/io/open.js";
 import { channelData, createRecording } from "../../src/recording/recording.js";
 import type { ChannelKind } from "../../src/recording/types.js";
-import { applyBipolar, loadBipolarMontage } from "../../src/sensors/bipolar.js";
+import { loadBipolarMontage, montagePairs } from "../../src/sensors/bipolar.js";
+import { setReference } from "../../src/signal/reference.js";
 import { attachStandardPositions, montagePosition, setMontage } from "../../src/sensors/attach.js";
 import { electrodeName, labelKey } from "../../src/sensors/labels.js";
 import { loadMontage, montageInHead } from "../../src/sensors/montage.js";
@@ -74,7 +75,7 @@ describe("bipolar double banana", () => {
 
   it("computes anode − cathode for TUH labels, marks bads, places sensors midway", () => {
     const r0 = setMontage(rec(names), loadMontage("standard_1020"));
-    const r = applyBipolar({ ...r0, bads: ["EEG T3-REF"] }, tcp);
+    const r = setReference({ ...r0, bads: ["EEG T3-REF"] }, { bipolar: montagePairs(tcp) });
     expect(r.channels.map((c) => c.name)).toEqual(tcp.derivations.map((d) => d.name));
     tcp.derivations.forEach((d, k) => {
       const a = channelData(r0, names.indexOf(`EEG ${d.anode.toUpperCase()}-REF`));
@@ -90,6 +91,6 @@ describe("bipolar double banana", () => {
   });
 
   it("names the electrodes a recording lacks", () => {
-    expect(() => applyBipolar(rec(names.slice(0, 5)), tcp)).toThrow(/lacks: .*O1/);
+    expect(() => setReference(rec(names.slice(0, 5)), { bipolar: montagePairs(tcp) })).toThrow(/lacks: .*O1/);
   });
 });

@@ -1,5 +1,6 @@
 /** Recording-level wrappers: goldens through Recordings, segments, picks, worker threads, and typed errors. */
 import { describe, expect, it } from "vitest";
+import { loadBipolarMontage, montagePairs } from "../../src/sensors/bipolar.js";
 import { ConfigError, ValueError } from "../../src/errors.js";
 import { channelData, createRecording, nSamples } from "../../src/recording/recording.js";
 import type { Recording } from "../../src/recording/types.js";
@@ -11,7 +12,6 @@ import {
   resampleFft,
   resampleRecording,
   setReference,
-  TCP_MONTAGE,
   workersUnavailableReason,
 } from "../../src/signal/index.js";
 import { goldenCases, goldenRows, maxAbsError, range, recordingOf, sinusoids } from "./helpers.js";
@@ -108,16 +108,19 @@ describe("filterRecording / notchFilter / resampleRecording", () => {
     expect(() => filterRecording(nan, 1, 40)).toThrow(ValueError);
     expect(() => applyZeroPhaseFir([new Float32Array(10)], new Float64Array(4))).toThrow(ValueError);
     expect(() => setReference(rec, ["nope"])).toThrow(ValueError);
-    expect(() => setReference(rec, { bipolar: TCP_MONTAGE })).toThrow(ValueError);
+    expect(() => setReference(rec, { bipolar: TCP })).toThrow(ValueError);
   });
 });
 
+const TCP = montagePairs(loadBipolarMontage("tcp-eegdm"));
+
 describe("setReference with the TCP montage", () => {
   it("builds EEGDM's 22 derivations in order, anode minus cathode", () => {
-    const names = [...new Set(TCP_MONTAGE.flatMap(([a, c]) => [a, c]))];
+    // TUH channel names; the montage's labels (Fp1, Cz...) match them after normalisation.
+    const names = [...new Set(TCP.flatMap(([a, c]) => [a, c]))].map((l) => `EEG ${l.toUpperCase()}-REF`);
     const data = names.map((_, i) => Float32Array.from({ length: 8 }, (_, t) => i * 10 + t));
     const rec = recordingOf(data, 200, names);
-    const bip = setReference(rec, { bipolar: TCP_MONTAGE });
+    const bip = setReference(rec, { bipolar: TCP });
     expect(bip.channels.map((c) => c.name)).toEqual(["FP1-F7", "F7-T3", "T3-T5", "T5-O1", "FP2-F8", "F8-T4", "T4-T6", "T6-O2", "A1-T3", "T3-C3", "C3-CZ", "C4-CZ", "T4-C4", "A2-T4", "FP1-F3", "F3-C3", "C3-P3", "P3-O1", "FP2-F4", "F4-C4", "C4-P4", "P4-O2"]);
     const ia = names.indexOf("EEG FP1-REF");
     const ic = names.indexOf("EEG F7-REF");

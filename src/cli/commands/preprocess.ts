@@ -5,7 +5,8 @@ import { readRecording, readableExtensions, writableExtensions, writeRecording }
 import type { Recording } from "../../recording/types.js";
 import { interpolateBads } from "../../signal/bads.js";
 import { filterRecording, notchFilter, resampleRecording } from "../../signal/recording-ops.js";
-import { setReference, TCP_MONTAGE, type BipolarPair, type ReferenceSpec } from "../../signal/reference.js";
+import { setReference, type BipolarPair, type ReferenceSpec } from "../../signal/reference.js";
+import { loadBipolarMontage, montagePairs } from "../../sensors/bipolar.js";
 import { parseList, parseNumber } from "../options.js";
 
 interface PreprocessOptions {
@@ -48,14 +49,19 @@ function numbers(flag: string, values: string[] | undefined, count?: number): nu
   return v;
 }
 
-/** `bipolar:tcp` or `bipolar:FILE` (lines `anode cathode [name]`, `#` comments) → pairs. */
+/**
+ * `bipolar:NAME` (a bundled montage in `sensors/`, e.g. `tcp-eegdm` or
+ * `tcp-double-banana`; `tcp` is EEGDM's) or `bipolar:FILE` (lines
+ * `anode cathode [name]`, `#` comments) → pairs.
+ */
 function bipolarPairs(name: string): readonly BipolarPair[] {
-  if (name.toLowerCase() === "tcp") return TCP_MONTAGE;
+  const bundled = name.toLowerCase() === "tcp" ? "tcp-eegdm" : name;
+  if (/^[\w-]+$/.test(bundled)) return montagePairs(loadBipolarMontage(bundled));
   let text: string;
   try {
     text = readFileSync(name, "utf8");
   } catch {
-    throw new ConfigError("--reference", `unknown bipolar montage "${name}": use "tcp" or a file with one "anode cathode [name]" per line`);
+    throw new ConfigError("--reference", `unknown bipolar montage "${name}": use a bundled one (tcp, tcp-eegdm, tcp-double-banana) or a file with one "anode cathode [name]" per line`);
   }
   return text
     .split("\n")
