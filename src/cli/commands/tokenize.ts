@@ -1,13 +1,9 @@
 import type { Command } from "commander";
-import { initBackend } from "../../engine/backend.js";
 import { ConfigError } from "../../errors.js";
 import { readArrow, writeArrow } from "../../io/arrow.js";
 import { writeNpy } from "../../io/npy.js";
 import { readRecording, readableExtensions } from "../../io/open.js";
-import { codesTable, decodeCodes, tokenizeRecording, type TokenizedRecording } from "../../models/brainomni/api.js";
-import { bundledTokenizerPath, loadTokenizer } from "../../models/brainomni/checkpoint.js";
-import { hopLength } from "../../models/brainomni/config.js";
-import { applyRecipe, BRAINOMNI_SFREQ, PRETRAINING_RECIPE, recordingSensorVectors } from "../../models/brainomni/preprocess.js";
+import type { TokenizedRecording } from "../../models/brainomni/api.js";
 import { attachStandardPositions } from "../../sensors/attach.js";
 import { pick } from "../../recording/recording.js";
 import type { Recording } from "../../recording/types.js";
@@ -64,6 +60,15 @@ Examples:
   neurocode tokenize --decode codes.arrow --sensors rec.fif --out recon.npy`,
     )
     .action(async (inputs: string[], opts: TokenizeOptions) => {
+      // TensorFlow.js and the model load only when tokenize runs, not at every CLI start.
+      const [{ initBackend }, { codesTable, decodeCodes, tokenizeRecording }, { bundledTokenizerPath, loadTokenizer }, { hopLength }, { applyRecipe, BRAINOMNI_SFREQ, PRETRAINING_RECIPE, recordingSensorVectors }] =
+        await Promise.all([
+          import("../../engine/backend.js"),
+          import("../../models/brainomni/api.js"),
+          import("../../models/brainomni/checkpoint.js"),
+          import("../../models/brainomni/config.js"),
+          import("../../models/brainomni/preprocess.js"),
+        ]);
       await initBackend();
       if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ConfigError("--batch", `must be a positive integer, got ${opts.batch}`);
       const tok = loadTokenizer(opts.checkpoint ?? bundledTokenizerPath());
