@@ -3,6 +3,7 @@
  * deterministic batch order a resumable training loop needs.
  */
 import { readArrow } from "../io/arrow.js";
+import { readNpy } from "../io/npy.js";
 import { Rng } from "../engine/random.js";
 import { readFileSync } from "node:fs";
 import { asFileAccessError, ConfigError, FormatError, ShapeError } from "../errors.js";
@@ -65,6 +66,18 @@ export function splitDataset(ds: ArrayDataset, fraction: number, seed: number): 
     return arrayDataset(x, ds.sampleShape, y);
   };
   return { validation: pickAll(order.subarray(0, nVal)), train: pickAll(order.subarray(nVal)) };
+}
+
+/**
+ * Windows from a `.npy` file `[n, ...sampleShape]` (as `neurocode run` writes
+ * with `write: npy`, or numpy saves), with one target per window.
+ */
+export function npyWindowDataset(path: string, y: Int32Array | Float32Array): ArrayDataset {
+  const arr = readNpy(path);
+  if (arr.shape.length < 2) throw new ShapeError(`${path} windows`, ["n", "..."], arr.shape);
+  if (arr.shape[0] !== y.length) throw new ShapeError(`${path}: targets for its windows`, [arr.shape[0]!], [y.length]);
+  const x = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as ArrayLike<number>, Number);
+  return arrayDataset(x, arr.shape.slice(1), y);
 }
 
 /** Windows loaded from `neurocode run` outputs, with what a model needs to know about them. */

@@ -12,7 +12,7 @@ import { loadTokenizer } from "../models/brainomni/checkpoint.js";
 import { isOmniConfig, parseOfficialConfig, toOfficialConfig } from "../models/brainomni/config.js";
 import { channelSensorVectors, normalizeWindowsForTokenizer, tokenizerFeatureEncoder } from "../models/brainomni/features.js";
 import { BRAINOMNI_SFREQ } from "../models/brainomni/preprocess.js";
-import { Classifier, type FeatureEncoder } from "./finetune.js";
+import { EncoderHead, type FeatureEncoder } from "./finetune.js";
 
 /** An encoder ready for windows of given channels, and how windows must be prepared for it. */
 export interface PreparedEncoder {
@@ -76,7 +76,7 @@ export interface ClassifierInfo {
 }
 
 /** Saves a fine-tuned classifier (encoder + head) as safetensors with what `loadClassifier` needs. */
-export function saveClassifier(path: string, model: Classifier, enc: PreparedEncoder, info: ClassifierInfo): void {
+export function saveClassifier(path: string, model: EncoderHead, enc: PreparedEncoder, info: ClassifierInfo): void {
   writeSafetensors(path, model.stateDict(), {
     model: "classifier",
     encoder_model: enc.model,
@@ -91,7 +91,7 @@ export function saveClassifier(path: string, model: Classifier, enc: PreparedEnc
 }
 
 /** Loads a classifier written by `saveClassifier` (evaluation mode). */
-export function loadClassifier(path: string): { model: Classifier; encoder: PreparedEncoder; info: ClassifierInfo } {
+export function loadClassifier(path: string): { model: EncoderHead; encoder: PreparedEncoder; info: ClassifierInfo } {
   const file = readSafetensors(path);
   const meta = file.metadata;
   if (meta.model !== "classifier") throw new ConfigError("checkpoint", `${path}: not a fine-tuned classifier (model "${meta.model ?? "(none)"}")`);
@@ -105,7 +105,7 @@ export function loadClassifier(path: string): { model: Classifier; encoder: Prep
   };
   const info: ClassifierInfo = { classes: parse("classes"), channels: parse("channels"), sfreq: Number(meta.sfreq), windowSamples: Number(meta.window_samples), ...(meta.base ? { base: meta.base } : {}) };
   const enc = wrapTokenizer(new BrainTokenizer(tokenizerConfig(parse("encoder_config"), { path, field: "__metadata__.encoder_config" })), info.channels);
-  const model = new Classifier(enc.encoder, info.classes.length);
+  const model = new EncoderHead(enc.encoder, info.classes.length);
   model.loadStateDict(new Map(file.tensors.map((t) => [t.name, t.read()])));
   return { model: model.eval(), encoder: enc, info };
 }

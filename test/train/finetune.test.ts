@@ -62,3 +62,29 @@ describe("fine-tuning", () => {
     expect(report.n).toBe(validation.length);
   });
 });
+
+describe("regression heads and .npy windows", () => {
+  it("regresses the dominant frequency from .npy windows", async () => {
+    const { writeNpy } = await import("../../src/io/npy.js");
+    const { npyWindowDataset } = await import("../../src/train/dataset.js");
+    const { evaluateRegressor } = await import("../../src/train/finetune.js");
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const ds0 = rhythms(240, 8);
+    const path = join(mkdtempSync(join(tmpdir(), "nc-npy-ds-")), "w.npy");
+    writeNpy(path, ds0.x, [240, 4, 128]);
+    const hz = Float32Array.from(ds0.y, (k) => [6, 10, 20][k]! / 10); // target in units of 10 Hz
+    const ds = npyWindowDataset(path, hz);
+    expect(ds.sampleShape).toEqual([4, 128]);
+    expect(Array.from(ds.x.subarray(0, 5))).toEqual(Array.from(ds0.x.subarray(0, 5)));
+    expect(() => npyWindowDataset(path, new Float32Array(3))).toThrow(/targets/);
+    manualSeed(9);
+    const { train, validation } = splitDataset(ds, 0.25, 2);
+    const { model } = finetuneClassifier({ encoder: encoder(new ConvEncoder()), nClasses: 0, task: "regression", train, validation, epochs: 15, batchSize: 16, lr: 0.02 });
+    const r = evaluateRegressor(model, validation);
+    expect(r.pearsonR).toBeGreaterThan(0.8);
+    expect(r.n).toBe(validation.length);
+    expect(() => finetuneClassifier({ encoder: encoder(new ConvEncoder()), nClasses: 3, task: "regression", train: rhythms(9, 1), epochs: 1 })).toThrow(/float32 targets/);
+  });
+});
