@@ -1,17 +1,21 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 /**
- * Starts a worker thread from a module URL next to the caller
- * (`new URL("./worker.js", import.meta.url)`). Compiled code runs the `.js`
- * file directly; when neurocode runs from its TypeScript sources (tests,
- * `tsx`), the `.ts` sibling is loaded through tsx's loader, so the same code
- * path is exercised in both.
+ * Starts a worker thread from a module URL next to the caller (see
+ * `siblingModule`). Compiled code runs the `.js` file directly; when
+ * neurocode runs from its TypeScript sources (tests, `tsx`), the `.ts` file is
+ * loaded through tsx's loader API (a dev dependency), so the same code path is
+ * exercised in both. Throws when a `.ts` worker is asked for and tsx is not
+ * installed.
  */
 export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
-  if (!url.pathname.endsWith(".ts") && !url.pathname.endsWith(".js")) throw new Error(`worker must be a .js or .ts module: ${url.href}`);
   if (url.pathname.endsWith(".js")) return new Worker(url, options);
-  const api = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`;
+  if (!url.pathname.endsWith(".ts")) throw new Error(`worker must be a .js or .ts module: ${url.href}`);
+  const api = join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs");
+  const code = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(code, { ...options, eval: true });
 }
 

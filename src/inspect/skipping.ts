@@ -3,7 +3,7 @@ import { ConfigError, ShapeError, ValueError } from "../errors.js";
 import type { AnyModule } from "../nn/module.js";
 import { outputEffect, skipEffectMatrix } from "./contribution.js";
 import { patchModules, skipModules, type PatchHandle } from "./interventions.js";
-import { matchModules, primaryTensor } from "./recorder.js";
+import { matchModules } from "./recorder.js";
 import { rowLayout } from "./stats.js";
 import { lacActivated } from "./voids.js";
 

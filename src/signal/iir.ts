@@ -142,7 +142,7 @@ function zpkToSos(z: C[], p: C[], k: number): Sos {
   for (const pole of poles) {
     let zq: Quad = [1, 0, 0];
     const bestPair = zPairs.reduce((bi, x, i) => (bi < 0 || dist(x, pole.at) < dist(zPairs[bi]!, pole.at) ? i : bi), -1);
-    const realOrder = zReals.map((r, i) => i).sort((i, j) => dist([zReals[i]!, 0], pole.at) - dist([zReals[j]!, 0], pole.at));
+    const realOrder = zReals.map((_, i) => i).sort((i, j) => dist([zReals[i]!, 0], pole.at) - dist([zReals[j]!, 0], pole.at));
     const nearestReal = realOrder[0];
     const pairCloser = bestPair >= 0 && (nearestReal === undefined || dist(zPairs[bestPair]!, pole.at) <= dist([zReals[nearestReal]!, 0], pole.at));
     if (pole.order === 2 && pairCloser) {

@@ -9,10 +9,8 @@
  * Atomics flag for the rest, so callers stay synchronous.
  */
 import { availableParallelism } from "node:os";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
+import { siblingModule, startWorker } from "../workers.js";
 import { NeurocodeError } from "../errors.js";
 import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
 
@@ -34,20 +32,6 @@ interface PoolWorker {
 let pool: PoolWorker[] | null = null;
 let poolUnavailable: string | null = null;
 
-/** How to start a worker: the compiled entry, or TypeScript sources through tsx's loader API. */
-function workerEntry(): { entry: URL | string; evalCode: boolean } | null {
-  const self = import.meta.url;
-  if (self.endsWith(".js")) return { entry: new URL("./worker.js", self), evalCode: false };
-  let api: string;
-  try {
-    api = join(dirname(createRequire(self).resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs");
-  } catch {
-    return null;
-  }
-  const code = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(new URL("./worker.ts", self).href)}); });`;
-  return { entry: code, evalCode: true };
-}
-
 /** Default number of threads: `NEUROCODE_THREADS`, else the machine's cores. */
 export function defaultThreads(): number {
   const env = Number(process.env["NEUROCODE_THREADS"]);
@@ -58,11 +42,6 @@ export function defaultThreads(): number {
 function getPool(size: number): PoolWorker[] | null {
   if (poolUnavailable) return null;
   if (pool && pool.length >= size) return pool;
-  const entry = workerEntry();
-  if (!entry) {
-    poolUnavailable = "no worker entry (neither worker.js nor tsx)";
-    return null;
-  }
   const existing = pool ?? [];
   const start = existing.length;
   const ready = new SharedArrayBuffer(4 * size);
@@ -70,7 +49,15 @@ function getPool(size: number): PoolWorker[] | null {
   const added: PoolWorker[] = [];
   for (let i = start; i < size; i++) {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(entry.entry, { eval: entry.evalCode, workerData: { ready, index: i, errors: port2 }, transferList: [port2] });
+    let worker: Worker;
+    try {
+      worker = startWorker(siblingModule(import.meta.url, "worker"), { workerData: { ready, index: i, errors: port2 }, transferList: [port2] });
+    } catch (e) {
+      // Running from sources without tsx: stay single-threaded.
+      for (const w of added) void w.worker.terminate();
+      poolUnavailable = `no worker entry: ${(e as Error).message}`;
+      return pool;
+    }
     worker.on("error", (e) => {
       poolUnavailable = `worker error: ${e.message}`;
     });
