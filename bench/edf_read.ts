@@ -23,6 +23,7 @@ import { openEdf, readEdf } from "../src/io/edf/reader.js";
 import { writeEdf } from "../src/io/edf/writer.js";
 import { createRecording } from "../src/recording/recording.js";
 import { utcTime } from "../src/recording/time.js";
+import { arg, median } from "./common.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FILE = join(HERE, "data", "edf_64ch_1h_256hz.edf");
@@ -30,10 +31,6 @@ const NC = 64;
 const SFREQ = 256;
 const NS = 3600 * SFREQ;
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 
 function makeFile(): void {
   if (existsSync(FILE)) return;
@@ -114,7 +111,6 @@ function cpuSince(c0: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1e6;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function main(): void {
   makeFile();

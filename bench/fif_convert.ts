@@ -16,6 +16,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { median } from "./common.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DATA = join(ROOT, "bench", "data");
@@ -64,11 +65,6 @@ interface Time {
   cpu: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Wall and CPU time of a whole process, from GNU time. */
 function timeProcess(cmd: string, argv: string[]): Time {

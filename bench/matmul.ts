@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/engine/backend.js";
 import { installFastKernels, removeFastKernels } from "../src/engine/kernels.js";
 import { installFastMatMul, removeFastMatMul } from "../src/engine/matmul.js";
+import { median } from "./common.js";
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +27,6 @@ const CASES: [string, number[], number[], boolean, boolean][] = [
   ["attention 32·4 × (64x32 · (64x32)ᵀ)", [32, 4, 64, 32], [32, 4, 64, 32], false, true],
 ];
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** The wasm backend runs kernels synchronously, so timing the call needs no read-back (which costs more than some products). */
 function time(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): number {

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, buildFeedForward, collectMoEAux, initBackend, manualSeed, trainStep, type FeedForwardBlock } from "../src/index.js";
+import { median } from "./common.js";
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +48,6 @@ for (let r = 0; r < RUNS; r++) {
     times[name]!.cpu.push((c.user + c.system) / 1000);
   }
 }
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const active = { dense: blocks.dense!.numParameters(), moe: blocks.moe!.numParameters() };
 const row = (name: string): string => `${name.padEnd(6)} wall ${median(times[name]!.wall).toFixed(1)} ms   cpu ${median(times[name]!.cpu).toFixed(1)} ms`;
 console.log(`backend ${backend}; tokens ${B}×${L}, d ${D}; dense hidden ${K * H}; MoE ${E} experts × hidden ${H}, top-${K}, cf 1.25; ${RUNS} runs, medians`);

@@ -31,6 +31,7 @@ import { readNpy, writeNpy } from "../src/io/npy.js";
 import { channelData, createRecording } from "../src/recording/recording.js";
 import type { Recording } from "../src/recording/types.js";
 import { designFir, filterRecording, kernelCost, notchFilter, resampleRecording, runKernelParallel, setReference, shutdownWorkers } from "../src/signal/index.js";
+import { arg, median } from "./common.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DATA = join(HERE, "data");
@@ -39,10 +40,6 @@ const NC = 64;
 const SFREQ = 256;
 const NS = 3600 * SFREQ;
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 const RUNS = arg("--runs", 3);
 const THREADS = arg("--threads", 0);
 
@@ -99,10 +96,6 @@ for name, f in ops.items():
 print(json.dumps(res))
 `;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function timeIt<T>(f: () => T): { seconds: [number, number]; result: T } {
   let result: T | undefined;

@@ -15,6 +15,7 @@ import { initBackend } from "../src/engine/backend.js";
 import { manualSeed } from "../src/engine/random.js";
 import { RELEASED_TOKENIZER } from "../src/models/brainomni/config.js";
 import { BrainTokenizer } from "../src/models/brainomni/tokenizer.js";
+import { median } from "./common.js";
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,7 +39,6 @@ for (const cb of tok.quantizer.codebooks()) {
 }
 tok.eval();
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 interface Row {
   batch: number;

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/engine/backend.js";
 import { manualSeed } from "../src/engine/random.js";
 import { AdamW, Linear, Module, ModuleList, TransformerEncoderLayer, trainStep } from "../src/nn/index.js";
+import { median } from "./common.js";
 
 const B = 32, T = 64, D = 128, LAYERS = 4, HEADS = 4, FF = 512;
 const arg = (name: string, dflt: string): string => {
@@ -30,7 +31,6 @@ class Net extends Module {
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function neurocode(): Promise<{ ms: number; cpuMs: number; profile: [string, number, number][] }> {
   await initBackend();
