@@ -1,10 +1,12 @@
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
 import { installFusedKernels } from "./fused.js";
 import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
+import { registerThreadedWasm } from "./wasm-threads.js";
 
 /** The tensor backends neurocode can run on, fastest first. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -17,16 +19,19 @@ let chosen: Promise<BackendName> | null = null;
  * Selects and initialises the tensor backend once per process and returns its name.
  *
  * Order: `tensorflow` (native TensorFlow through `@tensorflow/tfjs-node`, an
- * optional dependency) when it loads, else `wasm` (SIMD, single-threaded in
- * Node), else `cpu` (pure JS). The environment variable `NEUROCODE_BACKEND`
- * forces one of the three; forcing a backend that cannot start is a
- * `ConfigError` rather than a silent fallback. The choice is printed once to
- * stderr. Later calls return the same promise.
+ * optional dependency) when it loads, else `wasm` (SIMD; its matrix products
+ * and convolutions run on one thread per core, see `wasm-threads.ts`), else
+ * `cpu` (pure JS). The environment variable `NEUROCODE_BACKEND` forces one of
+ * the three; forcing a backend that cannot start is a `ConfigError` rather
+ * than a silent fallback. `NEUROCODE_THREADS` sets the wasm thread count
+ * (default: the available cores; 1 runs tfjs's single-threaded build). The
+ * choice is printed once to stderr. Later calls return the same promise.
  */
 export function initBackend(): Promise<BackendName> {
   chosen ??= selectBackend().then(
     (name) => {
-      process.stderr.write(`neurocode: tensor backend ${name}\n`);
+      const threads = name === "wasm" ? `, ${wasmThreads} thread${wasmThreads === 1 ? "" : "s"}` : "";
+      process.stderr.write(`neurocode: tensor backend ${name}${threads}\n`);
       return name;
     },
     (e: unknown) => {
@@ -38,6 +43,7 @@ export function initBackend(): Promise<BackendName> {
 }
 
 async function selectBackend(): Promise<BackendName> {
+  wasmThreads = threadsWanted();
   const forced = process.env.NEUROCODE_BACKEND?.trim();
   if (forced) {
     if (!(BACKENDS as readonly string[]).includes(forced)) {
@@ -59,7 +65,14 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       await import(pkg);
     } else if (name === "wasm") {
       const wasm = await import("@tensorflow/tfjs-backend-wasm");
-      wasm.setWasmPaths(wasmDistDir());
+      if (wasmThreads > 1) {
+        try {
+          await registerThreadedWasm(wasmThreads);
+        } catch {
+          wasmThreads = 1; // the single-threaded build registered on import stays in place
+        }
+      }
+      if (wasmThreads === 1) wasm.setWasmPaths(wasmDistDir());
     }
     const ok = await tf.setBackend(name);
     if (!ok || tf.getBackend() !== name) return false;
@@ -73,6 +86,16 @@ async function tryBackend(name: BackendName): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+let wasmThreads = 1;
+
+function threadsWanted(): number {
+  const raw = process.env.NEUROCODE_THREADS?.trim();
+  if (!raw) return Math.max(1, availableParallelism());
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError("NEUROCODE_THREADS", `expected a positive integer, got "${raw}"`);
+  return n;
 }
 
 /** Folder holding the `.wasm` binaries, resolved through Node so it works from src/, dist/ and tests. */
