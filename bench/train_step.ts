@@ -106,4 +106,4 @@ console.log(`PyTorch ${torch1.version} CPU, 1 thread: ${torch1.ms.toFixed(1)} ms
 console.log(`ratio neurocode/PyTorch (2 threads): ${(nc.ms / torchRun.ms).toFixed(2)}x wall, ${(nc.cpuMs / torchRun.cpuMs).toFixed(2)}x CPU`);
 console.log(`ratio neurocode/PyTorch (1 thread): ${(nc.ms / torch1.ms).toFixed(2)}x wall, ${(nc.cpuMs / torch1.cpuMs).toFixed(2)}x CPU`);
 console.log(`\nneurocode profile of one step (kernel time ${total.toFixed(1)} ms):`);
-for (const [name, ms, count] of nc.profile.slice(0, 16)) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);
+for (const [name, ms, count] of nc.profile.slice(0, Number(process.env.TOP ?? 16))) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${count} calls`);

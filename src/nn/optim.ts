@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { adamStepFused } from "../engine/fused.js";
 import { ValueError } from "../errors.js";
 import type { HostTensor } from "./module.js";
 
@@ -121,6 +122,14 @@ export class Adam extends Optimizer {
   protected update(p: tf.Variable, g0: tf.Tensor): void {
     const [b1, b2] = this.betas;
     const [m, v] = this.slot(p, 2) as [tf.Variable, tf.Variable];
+    const attrs = { lr: this.lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, step: this.stepCount };
+    const fused = adamStepFused(p, g0, m, v, attrs);
+    if (fused) {
+      p.assign(fused[0]);
+      m.assign(fused[1]);
+      v.assign(fused[2]);
+      return;
+    }
     let g = g0;
     if (this.weightDecay) {
       if (this.decoupled) p.assign(tf.mul(p, 1 - this.lr * this.weightDecay));

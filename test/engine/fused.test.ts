@@ -43,3 +43,53 @@ describe("LayerNorm with a fused backward (wasm)", () => {
     want.forEach((t, i) => expect(tf.max(tf.abs(tf.sub(t, got[i]!))).dataSync()[0]).toBeLessThan(1e-5));
   });
 });
+
+describe("fused Adam step (wasm)", () => {
+  // The op-by-op update the optimiser used before fusing (and still uses off wasm).
+  function opStep(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: import("../../src/engine/fused.js").AdamStepAttrs): tf.Tensor[] {
+    return tf.tidy(() => {
+      let pp = p;
+      let gg = g;
+      if (a.weightDecay) {
+        if (a.decoupled) pp = tf.mul(p, 1 - a.lr * a.weightDecay);
+        else gg = tf.add(g, tf.mul(p, a.weightDecay));
+      }
+      const m2 = tf.add(tf.mul(m, a.beta1), tf.mul(gg, 1 - a.beta1));
+      const v2 = tf.add(tf.mul(v, a.beta2), tf.mul(tf.square(gg), 1 - a.beta2));
+      const denom = tf.add(tf.div(tf.sqrt(v2), Math.sqrt(1 - a.beta2 ** a.step)), a.eps);
+      return [tf.sub(pp, tf.mul(tf.div(m2, denom), a.lr / (1 - a.beta1 ** a.step))), m2, v2];
+    });
+  }
+
+  it.each([
+    ["AdamW", { weightDecay: 0.1, decoupled: true }],
+    ["Adam with L2", { weightDecay: 0.05, decoupled: false }],
+    ["Adam", { weightDecay: 0, decoupled: false }],
+  ] as const)("%s matches the op-by-op update to the last float32 bits over several steps", async (_name, wd) => {
+    const { adamStepFused } = await import("../../src/engine/fused.js");
+    const before = tf.memory().numTensors;
+    let fused = [tf.randomNormal([37, 29], 0, 1, "float32", 21), tf.zeros([37, 29]), tf.zeros([37, 29])];
+    let ops = fused.map((t) => t.clone());
+    for (let step = 1; step <= 5; step++) {
+      // Gradients spanning many magnitudes, zeros included.
+      const g = tf.tidy(() => tf.mul(tf.randomNormal([37, 29], 0, 1, "float32", 30 + step), tf.pow(10, tf.randomUniform([37, 29], -6, 2, "float32", 40 + step).floor())));
+      const attrs = { lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, step, ...wd };
+      const f = adamStepFused(fused[0]!, g, fused[1]!, fused[2]!, attrs)!;
+      const o = opStep(ops[0]!, g, ops[1]!, ops[2]!, attrs);
+      tf.dispose([...fused, ...ops, g]);
+      fused = f;
+      ops = o;
+      // Same float32 operations in the same order, but tfjs's wasm kernels may round an intermediate
+      // differently by an ulp; 5e-10 is 2 ulp of the step (lr = 3e-3), seen where p − step cancels.
+      for (let k = 0; k < 3; k++) {
+        const want = ops[k]!.dataSync();
+        const got = fused[k]!.dataSync();
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(2e-6 * Math.abs(want[i]!) + 5e-10);
+      }
+    }
+    // The parameter moved: the comparison is not between two untouched copies.
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(fused[0]!, tf.randomNormal([37, 29], 0, 1, "float32", 21)))).dataSync()[0]!)).toBeGreaterThan(1e-3);
+    tf.dispose([...fused, ...ops]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
