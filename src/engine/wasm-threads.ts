@@ -12,7 +12,11 @@
  * Three details of the build have to be worked around, each noted where done:
  * the thread cap read from the core count, the eight idle workers it creates
  * up front, and the references its running threads hold on the event loop.
+ *
+ * Small products lose more to waking the pool than they gain from it, so
+ * `singleThreaded` runs a block of kernels on the calling thread alone.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -70,6 +74,7 @@ export async function registerThreadedWasm(threads: number): Promise<void> {
     dispose: mod.cwrap("dispose", null, []),
   };
   followGrowth(mod);
+  const binary = readFileSync(join(outDir, "tfjs-backend-wasm-threaded-simd.wasm"));
   wasmPkg.setThreadsCount(threads);
   tf.removeBackend("wasm");
   tf.registerBackend("wasm", () => {
@@ -77,6 +82,7 @@ export async function registerThreadedWasm(threads: number): Promise<void> {
     // Running pthreads keep a reference on Node's event loop, so a script would
     // never exit; the pool's threads only ever work inside a kernel call.
     for (const w of mod.PThread.runningWorkers) w.unref();
+    poolSwitch = findPoolSwitch(mod, binary, threads);
     return backend;
   }, 3);
 }
@@ -87,7 +93,7 @@ export async function registerThreadedWasm(threads: number): Promise<void> {
  * source is compiled with the pool sized to what will run.
  */
 function loadFactory(script: string, poolSize: number): Factory {
-  const source = require("node:fs").readFileSync(script, "utf8") as string;
+  const source = readFileSync(script, "utf8");
   const patched = source.replace("var pthreadPoolSize=8;", `var pthreadPoolSize=${Math.max(1, poolSize)};`);
   const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${patched}\n})`, { filename: script });
   const module = { exports: {} as unknown };
@@ -110,4 +116,118 @@ function followGrowth(mod: ThreadedModule): void {
     },
     set: () => {}, // Emscripten's own refresh; the getter already follows the memory
   });
+}
+
+/** Where the backend keeps its thread-pool pointer, once found and checked. */
+let poolSwitch: { heap: () => Int32Array; index: number; count: () => number } | null = null;
+
+/**
+ * Threads the next wasm kernel would use, read from the backend itself: 1 inside
+ * `singleThreaded` or on the single-threaded build.
+ */
+export function kernelThreads(): number {
+  return poolSwitch ? Math.max(1, poolSwitch.count()) : 1;
+}
+
+/**
+ * Runs `fn` with the wasm backend's kernels on the calling thread only
+ * (XNNPACK runs single-threaded when handed no pool). A plain call when the
+ * backend is single-threaded or the switch could not be verified.
+ */
+export function singleThreaded<T>(fn: () => T): T {
+  const sw = poolSwitch;
+  if (!sw) return fn();
+  const heap = sw.heap();
+  const pool = heap[sw.index]!;
+  heap[sw.index] = 0;
+  try {
+    return fn();
+  } finally {
+    sw.heap()[sw.index] = pool;
+  }
+}
+
+/**
+ * Finds the address of `tfjs::backend::threadpool` in wasm memory. tfjs's
+ * exported `get_threads_count` starts by loading that pointer from a constant
+ * address (`i32.const ADDR; i32.load`); read ADDR from the function's code in
+ * the binary, then check it: zeroing the slot must make `get_threads_count`
+ * report no pool, and restoring it the full count. Any surprise: no switch.
+ */
+function findPoolSwitch(mod: ThreadedModule, binary: Uint8Array, threads: number): typeof poolSwitch {
+  const addr = loadAddressInExport(binary, "get_threads_count");
+  if (addr === null || addr % 4 !== 0) return null;
+  const heap = (): Int32Array => new Int32Array(mod.wasmMemory.buffer);
+  const count = mod.tfjs!.getThreadsCount as () => number;
+  const index = addr / 4;
+  const pool = heap()[index]!;
+  if (pool === 0 || count() !== threads) return null;
+  heap()[index] = 0;
+  const off = count();
+  heap()[index] = pool;
+  return off === -1 && count() === threads ? { heap, index, count } : null;
+}
+
+/** The constant address of the first `i32.const; i32.load` in an exported function's body, if it starts that way. */
+function loadAddressInExport(bin: Uint8Array, name: string): number | null {
+  let pos = 8; // magic + version
+  const uleb = (): number => {
+    let result = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = bin[pos++]!;
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return result;
+  };
+  const skipName = (): void => {
+    const len = uleb(); // read first: `pos += uleb()` would add to the old pos
+    pos += len;
+  };
+  let importedFuncs = 0;
+  let funcIndex = -1;
+  let code = -1;
+  while (pos < bin.length) {
+    const id = bin[pos++]!;
+    const size = uleb();
+    const end = pos + size;
+    if (id === 2) {
+      for (let n = uleb(); n > 0; n--) {
+        skipName();
+        skipName();
+        const kind = bin[pos++]!;
+        if (kind === 0) (uleb(), importedFuncs++);
+        else if (kind === 1) (pos++, bin[pos++]! & 1 ? (uleb(), uleb()) : uleb()); // table: reftype, limits
+        else if (kind === 2) (bin[pos++]! & 1 ? (uleb(), uleb()) : uleb()); // memory: limits
+        else if (kind === 3) pos += 2; // global: valtype, mutability
+        else return null;
+      }
+    } else if (id === 7) {
+      for (let n = uleb(); n > 0; n--) {
+        const len = uleb();
+        const exportName = new TextDecoder().decode(bin.subarray(pos, pos + len));
+        pos += len;
+        const kind = bin[pos++]!;
+        const index = uleb();
+        if (kind === 0 && exportName === name) funcIndex = index;
+      }
+    } else if (id === 10) code = pos;
+    pos = end;
+  }
+  if (funcIndex < importedFuncs || code < 0) return null;
+  pos = code;
+  const bodies = uleb();
+  for (let i = 0; i < bodies; i++) {
+    const size = uleb();
+    if (i === funcIndex - importedFuncs) {
+      for (let groups = uleb(); groups > 0; groups--) (uleb(), pos++); // local declarations
+      if (bin[pos++] !== 0x41) return null; // i32.const
+      const addr = uleb();
+      return bin[pos] === 0x28 ? addr : null; // i32.load
+    }
+    pos += size;
+  }
+  return null;
 }

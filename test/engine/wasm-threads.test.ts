@@ -7,11 +7,13 @@ import { ROOT } from "../helpers/shared.js";
 // The backend is chosen once per process, so each case runs the built package
 // (npm test builds first) in a fresh Node process with its own NEUROCODE_THREADS.
 const backendUrl = pathToFileURL(join(ROOT, "dist", "engine", "backend.js")).href;
+const threadsUrl = pathToFileURL(join(ROOT, "dist", "engine", "wasm-threads.js")).href;
 
 const script = `
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend } from ${JSON.stringify(backendUrl)};
+import { kernelThreads, singleThreaded } from ${JSON.stringify(threadsUrl)};
 const name = await initBackend();
 // Deterministic operands large enough for XNNPACK to split across threads.
 const a = tf.tensor2d(Float32Array.from({ length: 300 * 200 }, (_, i) => Math.sin(i * 0.37)), [300, 200]);
@@ -21,10 +23,13 @@ const k = tf.tensor4d(Float32Array.from({ length: 1 * 7 * 8 * 16 }, (_, i) => Ma
 const mm = Array.from(tf.matMul(a, b, false, false).dataSync());
 const mmT = Array.from(tf.matMul(b, a, true, true).dataSync());
 const conv = Array.from(tf.conv2d(x, k, 1, "same").dataSync());
-process.stdout.write(JSON.stringify({ name, threads: name === "wasm" ? getThreadsCount() : 0, mm, mmT, conv }));
+const before = kernelThreads();
+const [inside, mmSingle] = singleThreaded(() => [kernelThreads(), Array.from(tf.matMul(a, b).dataSync())]);
+const switched = [before, inside, kernelThreads()];
+process.stdout.write(JSON.stringify({ name, threads: name === "wasm" ? getThreadsCount() : 0, mm, mmT, conv, mmSingle, switched }));
 `;
 
-interface Run { name: string; threads: number; mm: number[]; mmT: number[]; conv: number[] }
+interface Run { name: string; threads: number; mm: number[]; mmT: number[]; conv: number[]; mmSingle: number[]; switched: number[] }
 
 function run(env: Record<string, string>): { status: number | null; signal: string | null; out: Run | null; stderr: string } {
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
@@ -52,6 +57,9 @@ describe("multi-threaded wasm backend", () => {
     expect(two.out!.name).toBe("wasm");
     expect(two.out!.threads).toBe(2);
     expect(two.stderr).toContain("tensor backend wasm, 2 threads");
+    // singleThreaded takes the pool away for its block only, and XNNPACK gives the same bits either way.
+    expect(two.out!.switched).toEqual([2, 1, 2]);
+    expect(two.out!.mmSingle).toEqual(two.out!.mm);
 
     const one = run({ NEUROCODE_BACKEND: "wasm", NEUROCODE_THREADS: "1" });
     expect(one.status, one.stderr).toBe(0);
