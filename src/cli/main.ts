@@ -19,7 +19,9 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; user errors print one line and exit 1, usage errors exit 2. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
+  // Sub-commands copy the parent's settings when created, so each needs its own override (else `cmd --help` calls process.exit).
+  for (const c of [program, ...program.commands]) c.exitOverride();
   try {
     await program.parseAsync(argv, { from: "user" });
     // Commands that finish with partial failure set process.exitCode (e.g. `run`).

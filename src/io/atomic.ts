@@ -12,6 +12,11 @@ export interface AtomicFile {
   readonly tempPath: string;
   /** Appends bytes. */
   write(bytes: Uint8Array): void;
+  /**
+   * Writes bytes at byte offset `position`, leaving the append position of
+   * `write` alone (a positioned write; gaps read as zeros until filled).
+   */
+  writeAt(bytes: Uint8Array, position: number): void;
   /** Flushes to disk and renames into place. */
   commit(): void;
   /** Removes the temporary file (safe to call after a failure). */
@@ -34,6 +39,11 @@ export function openAtomic(path: string): AtomicFile {
       if (fd === null) throw new Error(`write after commit/abort: ${path}`);
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    },
+    writeAt(bytes, position) {
+      if (fd === null) throw new Error(`write after commit/abort: ${path}`);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position + off);
     },
     commit() {
       if (fd === null) throw new Error(`commit after commit/abort: ${path}`);

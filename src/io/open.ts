@@ -6,6 +6,7 @@ import { readEdf } from "./edf/reader.js";
 import { writeEdf } from "./edf/writer.js";
 import { readFif } from "./fif/read.js";
 import { writeFif } from "./fif/writer.js";
+import { formatOf, isWritable, readableExtensions, writableExtensions, type FormatId, type WritableFormatId } from "./formats.js";
 import { readNpyRecording, writeNpyRecording } from "./npy-recording.js";
 import { attachStandardPositions } from "../sensors/attach.js";
 
@@ -36,42 +37,18 @@ export interface WriteOptions {
 type Reader = (path: string, opts: ReadOptions) => Recording;
 type Writer = (path: string, rec: Recording, opts: WriteOptions) => void;
 
-interface FormatEntry {
-  extensions: string[];
-  read?: Reader;
-  write?: Writer;
-}
+const READERS: Readonly<Record<FormatId, Reader>> = { npy: readNpyRecording, edf: readEdf, fif: readFif, "fif.gz": readFif };
+const WRITERS: Readonly<Record<WritableFormatId, Writer>> = { npy: writeNpyRecording, edf: writeEdf, fif: writeFif };
 
-/** The formats neurocode reads and writes, by file extension (first match wins; add new formats here). */
-const FORMATS: FormatEntry[] = [
-  { extensions: [".npy"], read: readNpyRecording, write: writeNpyRecording },
-  { extensions: [".edf", ".bdf"], read: readEdf, write: writeEdf },
-  { extensions: [".fif"], read: readFif, write: writeFif },
-  { extensions: [".fif.gz"], read: readFif },
-];
-
-function entryFor(path: string): FormatEntry | undefined {
-  const lower = path.toLowerCase();
-  return FORMATS.find((f) => f.extensions.some((e) => lower.endsWith(e)));
-}
-
-/** Extensions that `readRecording` accepts. */
-export function readableExtensions(): string[] {
-  return FORMATS.filter((f) => f.read).flatMap((f) => f.extensions);
-}
-
-/** Extensions that `writeRecording` accepts. */
-export function writableExtensions(): string[] {
-  return FORMATS.filter((f) => f.write).flatMap((f) => f.extensions);
-}
+export { readableExtensions, writableExtensions };
 
 /** Reads any supported file into a Recording, choosing the reader by extension; EEG channels with 10-05 labels and no position get standard ones (`attachStandardPositions`). */
 export function readRecording(path: string, opts: ReadOptions = {}): Recording {
-  const f = entryFor(path);
-  if (!f?.read) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
+  const id = formatOf(path);
+  if (!id) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
   try {
     // EEG channels named in the 10-05 system get standard positions (head frame) when the file gives none.
-    return attachStandardPositions(f.read(path, opts));
+    return attachStandardPositions(READERS[id](path, opts));
   } catch (e) {
     throw asFileAccessError(e, path);
   }
@@ -79,10 +56,10 @@ export function readRecording(path: string, opts: ReadOptions = {}): Recording {
 
 /** Writes a Recording, choosing the format by extension; the file appears only when complete. */
 export function writeRecording(path: string, rec: Recording, opts: WriteOptions = {}): void {
-  const f = entryFor(path);
-  if (!f?.write) throw new ConfigError("output", `cannot write "${path}": unknown extension "${extname(path)}" (writable: ${writableExtensions().join(", ")})`);
+  const id = formatOf(path);
+  if (!isWritable(id)) throw new ConfigError("output", `cannot write "${path}": unknown extension "${extname(path)}" (writable: ${writableExtensions().join(", ")})`);
   try {
-    f.write(path, rec, opts);
+    WRITERS[id](path, rec, opts);
   } catch (e) {
     throw asFileAccessError(e, path);
   }

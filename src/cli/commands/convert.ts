@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { readRecording, readableExtensions, writableExtensions, writeRecording } from "../../io/open.js";
+import { formatOf, readableExtensions, writableExtensions } from "../../io/formats.js";
 import { parseList, parseNumber } from "../options.js";
 
 interface ConvertOptions {
@@ -26,9 +26,19 @@ Examples:
   neurocode convert recording.bdf recording.edf
   neurocode convert recording.edf data.npy --channels Fp1,Fp2,Cz`,
     )
-    .action((input: string, output: string, opts: ConvertOptions) => {
-      const rec = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });
-      writeRecording(output, rec);
-      process.stderr.write(`wrote ${output} (${rec.channels.length} channels, ${rec.data.shape[1]} samples at ${rec.sfreq} Hz)\n`);
+    .action(async (input: string, output: string, opts: ConvertOptions) => {
+      // Readers load here, not at start-up; FIF → .npy streams (no whole recording in memory), the rest goes through a Recording.
+      const from = formatOf(input);
+      let done: { nChannels: number; nSamples: number; sfreq: number };
+      if ((from === "fif" || from === "fif.gz") && formatOf(output) === "npy") {
+        const { fifToNpy } = await import("../../io/fif/to-npy.js");
+        done = fifToNpy(input, output, { channels: opts.channels });
+      } else {
+        const { readRecording, writeRecording } = await import("../../io/open.js");
+        const rec = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });
+        writeRecording(output, rec);
+        done = { nChannels: rec.channels.length, nSamples: rec.data.shape[1]!, sfreq: rec.sfreq };
+      }
+      process.stderr.write(`wrote ${output} (${done.nChannels} channels, ${done.nSamples} samples at ${done.sfreq} Hz)\n`);
     });
 }

@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { readRecording, readableExtensions } from "../../io/open.js";
-import { recordingSummary } from "../../recording/summary.js";
-import { toIso } from "../../recording/time.js";
-import { nSamples } from "../../recording/recording.js";
+import { readableExtensions } from "../../io/formats.js";
 import type { Recording } from "../../recording/types.js";
 import { parseList, parseNumber } from "../options.js";
 
@@ -30,20 +27,27 @@ Examples:
   neurocode info recording.edf --json | jq .annotations
   neurocode info psg.edf --rate 100      # an EDF whose signals have different rates`,
     )
-    .action((file: string, opts: InfoOptions) => {
+    .action(async (file: string, opts: InfoOptions) => {
+      // Loaded here, not at start-up: every command would pay for every reader.
+      const [{ readRecording }, { recordingSummary }, { toIso }] = await Promise.all([
+        import("../../io/open.js"),
+        import("../../recording/summary.js"),
+        import("../../recording/time.js"),
+      ]);
       const rec = readRecording(file, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });
-      process.stdout.write(opts.json ? `${JSON.stringify(recordingSummary(rec), null, 2)}\n` : describe(rec));
+      process.stdout.write(opts.json ? `${JSON.stringify(recordingSummary(rec), null, 2)}\n` : describe(rec, rec.startTime ? toIso(rec.startTime) : "unknown"));
     });
 }
 
-function describe(rec: Recording): string {
+function describe(rec: Recording, start: string): string {
+  const ns = rec.data.shape[1]!;
   const kinds = new Map<string, number>();
   for (const c of rec.channels) kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
   const lines = [
     `${rec.source.path} (${rec.source.format})`,
-    `  start        ${rec.startTime ? toIso(rec.startTime) : "unknown"}`,
+    `  start        ${start}`,
     `  sfreq        ${rec.sfreq} Hz`,
-    `  samples      ${nSamples(rec)} (${(nSamples(rec) / rec.sfreq).toFixed(3)} s)${rec.firstSample ? `, first sample ${rec.firstSample}` : ""}`,
+    `  samples      ${ns} (${(ns / rec.sfreq).toFixed(3)} s)${rec.firstSample ? `, first sample ${rec.firstSample}` : ""}`,
     `  channels     ${rec.channels.length} (${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")})`,
     `               ${rec.channels.slice(0, 12).map((c) => c.name).join(", ")}${rec.channels.length > 12 ? ", ..." : ""}`,
   ];

@@ -1,12 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
-import { readRecording, readableExtensions, writableExtensions, writeRecording } from "../../io/open.js";
+import { readableExtensions, writableExtensions } from "../../io/formats.js";
 import type { Recording } from "../../recording/types.js";
-import { interpolateBads } from "../../signal/bads.js";
-import { filterRecording, notchFilter, resampleRecording } from "../../signal/recording-ops.js";
-import { setReference, type BipolarPair, type ReferenceSpec } from "../../signal/reference.js";
-import { loadBipolarMontage, montagePairs } from "../../sensors/bipolar.js";
+import type { BipolarPair, ReferenceSpec } from "../../signal/reference.js";
 import { parseList, parseNumber } from "../options.js";
 
 interface PreprocessOptions {
@@ -54,7 +51,8 @@ function numbers(flag: string, values: string[] | undefined, count?: number): nu
  * `tcp-double-banana`; `tcp` is EEGDM's) or `bipolar:FILE` (lines
  * `anode cathode [name]`, `#` comments) → pairs.
  */
-function bipolarPairs(name: string): readonly BipolarPair[] {
+async function bipolarPairs(name: string): Promise<readonly BipolarPair[]> {
+  const { loadBipolarMontage, montagePairs } = await import("../../sensors/bipolar.js");
   const bundled = name.toLowerCase() === "tcp" ? "tcp-eegdm" : name;
   if (/^[\w-]+$/.test(bundled)) return montagePairs(loadBipolarMontage(bundled));
   let text: string;
@@ -74,9 +72,9 @@ function bipolarPairs(name: string): readonly BipolarPair[] {
     });
 }
 
-function referenceSpec(value: string): ReferenceSpec {
+async function referenceSpec(value: string): Promise<ReferenceSpec> {
   if (value === "average") return "average";
-  if (value.startsWith("bipolar:")) return { bipolar: bipolarPairs(value.slice("bipolar:".length)) };
+  if (value.startsWith("bipolar:")) return { bipolar: await bipolarPairs(value.slice("bipolar:".length)) };
   return parseList(value);
 }
 
@@ -119,12 +117,19 @@ Examples:
   neurocode preprocess rec.edf clean.fif --notch 50 60 --resample 256 --bandpass 0.1 96
   neurocode preprocess tuh.edf bip.npy --bandpass 0.1 75 --notch 50 --resample 200 --reference bipolar:tcp`,
     )
-    .action((input: string, output: string, opts: PreprocessOptions, cmd: Command) => {
+    .action(async (input: string, output: string, opts: PreprocessOptions, cmd: Command) => {
       // commander keeps the argv it parsed as `rawArgs` (untyped); process.argv is the same for the installed CLI.
       const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? process.argv;
       const order = stepOrder(raw);
       if (order.length === 0) throw new ConfigError("preprocess", "give at least one of --bandpass, --notch, --resample, --reference, --interpolate-bads");
       const par = opts.threads === undefined ? {} : { threads: opts.threads };
+      // Loaded here, not at start-up: every command would pay for every reader and filter.
+      const [{ readRecording, writeRecording }, { interpolateBads }, { filterRecording, notchFilter, resampleRecording }, { setReference }] = await Promise.all([
+        import("../../io/open.js"),
+        import("../../signal/bads.js"),
+        import("../../signal/recording-ops.js"),
+        import("../../signal/reference.js"),
+      ]);
       let rec: Recording = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });
       const done: string[] = [];
       for (const step of order) {
@@ -140,7 +145,7 @@ Examples:
           rec = resampleRecording(rec, opts.resample!, par);
           done.push(`resample ${opts.resample} Hz`);
         } else if (step === "--reference") {
-          rec = setReference(rec, referenceSpec(opts.reference!));
+          rec = setReference(rec, await referenceSpec(opts.reference!));
           done.push(`reference ${opts.reference}`);
         } else {
           const n = rec.bads.length;

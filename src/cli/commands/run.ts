@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { loadPipeline } from "../../pipeline/schema.js";
-import { runPipeline, type RunEvent } from "../../pipeline/runner.js";
+import type { RunEvent } from "../../pipeline/runner.js";
 import { progressBar } from "../progress.js";
 import { parseNumber } from "../options.js";
 
@@ -35,6 +34,8 @@ Example:
   python -c "import pyarrow as pa; print(pa.ipc.open_file('windows/sub-01.arrow').read_pandas())"`,
     )
     .action(async (file: string, opts: RunCliOptions) => {
+      // Loaded here, not at start-up: the pipeline pulls in YAML, Arrow and every reader.
+      const [{ loadPipeline }, { runPipeline }] = await Promise.all([import("../../pipeline/schema.js"), import("../../pipeline/runner.js")]);
       const pipeline = loadPipeline(file);
       const bar = progressBar();
       let files = 0;

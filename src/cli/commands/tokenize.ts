@@ -1,11 +1,7 @@
 import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
-import { readArrow, writeArrow } from "../../io/arrow.js";
-import { writeNpy } from "../../io/npy.js";
-import { readRecording, readableExtensions } from "../../io/open.js";
+import { readableExtensions } from "../../io/formats.js";
 import type { TokenizedRecording } from "../../models/brainomni/api.js";
-import { attachStandardPositions } from "../../sensors/attach.js";
-import { pick } from "../../recording/recording.js";
 import type { Recording } from "../../recording/types.js";
 import { parseNumber } from "../options.js";
 
@@ -24,7 +20,8 @@ interface TokenizeOptions {
  * keeps its FIF geometry. EEG/MEG channels still without a position (labels
  * that are not 10-05 names) are left out, with a note on stderr.
  */
-function withGeometry(rec: Recording): Recording {
+async function withGeometry(rec: Recording): Promise<Recording> {
+  const [{ attachStandardPositions }, { pick }] = await Promise.all([import("../../sensors/attach.js"), import("../../recording/recording.js")]);
   const placed = rec.channels.some((c) => c.kind === "eeg" && !c.sensor) ? attachStandardPositions(rec) : rec;
   const brain = new Set(["eeg", "meg-mag", "meg-grad"]);
   const missing = placed.channels.filter((c) => brain.has(c.kind) && !c.sensor).map((c) => c.name);
@@ -61,14 +58,25 @@ Examples:
     )
     .action(async (inputs: string[], opts: TokenizeOptions) => {
       // TensorFlow.js and the model load only when tokenize runs, not at every CLI start.
-      const [{ initBackend }, { codesTable, decodeCodes, tokenizeRecording }, { bundledTokenizerPath, loadTokenizer }, { hopLength }, { applyRecipe, BRAINOMNI_SFREQ, PRETRAINING_RECIPE, recordingSensorVectors }] =
-        await Promise.all([
-          import("../../engine/backend.js"),
-          import("../../models/brainomni/api.js"),
-          import("../../models/brainomni/checkpoint.js"),
-          import("../../models/brainomni/config.js"),
-          import("../../models/brainomni/preprocess.js"),
-        ]);
+      const [
+        { initBackend },
+        { codesTable, decodeCodes, tokenizeRecording },
+        { bundledTokenizerPath, loadTokenizer },
+        { hopLength },
+        { applyRecipe, BRAINOMNI_SFREQ, PRETRAINING_RECIPE, recordingSensorVectors },
+        { readArrow, writeArrow },
+        { writeNpy },
+        { readRecording },
+      ] = await Promise.all([
+        import("../../engine/backend.js"),
+        import("../../models/brainomni/api.js"),
+        import("../../models/brainomni/checkpoint.js"),
+        import("../../models/brainomni/config.js"),
+        import("../../models/brainomni/preprocess.js"),
+        import("../../io/arrow.js"),
+        import("../../io/npy.js"),
+        import("../../io/open.js"),
+      ]);
       await initBackend();
       if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ConfigError("--batch", `must be a positive integer, got ${opts.batch}`);
       const tok = loadTokenizer(opts.checkpoint ?? bundledTokenizerPath());
@@ -76,7 +84,7 @@ Examples:
         if (opts.decode) {
           if (!opts.sensors) throw new ConfigError("--sensors", "--decode needs --sensors FILE (the recording whose channels to reconstruct)");
           // Only the channel pick of the recipe matters here: the sensors, not the signal.
-          const rec = applyRecipe(withGeometry(readRecording(opts.sensors)), PRETRAINING_RECIPE.slice(0, 1));
+          const rec = applyRecipe(await withGeometry(readRecording(opts.sensors)), PRETRAINING_RECIPE.slice(0, 1));
           const { data, shape } = decodeCodes(tok, readArrow(opts.decode), recordingSensorVectors(rec));
           writeNpy(opts.out, data, shape);
           process.stderr.write(`wrote ${opts.out}: ${shape.join(" x ")} (windows x channels x samples, z-scored per window)\n`);
@@ -85,7 +93,7 @@ Examples:
         if (inputs.length === 0) throw new ConfigError("inputs", "give at least one recording (or --decode)");
         const results: { file: string; result: TokenizedRecording }[] = [];
         for (const file of inputs) {
-          const rec = withGeometry(readRecording(file));
+          const rec = await withGeometry(readRecording(file));
           const result = tokenizeRecording(tok, rec, { segmentSeconds: opts.window, batchSize: opts.batch, report: opts.report ?? false });
           process.stderr.write(`${file}: ${result.segments.length} windows x ${result.channelNames.length} channels\n`);
           results.push({ file, result });

@@ -8,3 +8,4 @@ export * from "./read.js";
 export * from "./writer.js";
 export * from "./proj.js";
 export * from "./evoked.js";
+export * from "./to-npy.js";

@@ -226,10 +226,27 @@ export function closeFifRaw(raw: FifRawFile): void {
   raw.sources.forEach((s) => s.close());
 }
 
+/**
+ * Indices of the channels named `names` (in that order; names as stored,
+ * before `readFif` numbers duplicates), or all channels when `names` is
+ * undefined. Unknown names are a `ValueError`.
+ */
+export function fifPicks(info: FifInfo, names: readonly string[] | undefined, path: string): number[] {
+  if (!names) return info.channels.map((_, i) => i);
+  return names.map((n) => {
+    const i = info.channels.findIndex((c) => c.name === n);
+    if (i < 0) throw new ValueError(`${path}: unknown channel "${n}"`);
+    return i;
+  });
+}
+
 /** Per-channel factor from stored numbers to SI units: `range × cal` (MNE's `info._cals`). */
 export function fifCalibrations(info: FifInfo): Float64Array {
   return Float64Array.from(info.channels, (c) => c.range * c.cal);
 }
+
+/** One read buffer per open file, reused across calls (reading in chunks would otherwise touch fresh memory each time). */
+const scratchOf = new WeakMap<FifRawFile, Uint8Array>();
 
 /**
  * Reads samples `[start, stop)` (from the first sample) of the channels
@@ -246,7 +263,7 @@ export function readFifSamples(raw: FifRawFile, start: number, stop: number, out
   if (out.length < chans.length) throw new ValueError(`need ${chans.length} output rows, got ${out.length}`);
   for (const c of chans) if (!Number.isInteger(c) || c < 0 || c >= nchan) throw new ValueError(`channel index ${c} out of range [0, ${nchan})`);
   const cals = fifCalibrations(raw.info);
-  let scratch = new Uint8Array(0);
+  let scratch = scratchOf.get(raw) ?? new Uint8Array(0);
   for (const b of raw.buffers) {
     const lo = Math.max(start, b.start);
     const hi = Math.min(stop, b.start + b.nSamples);
@@ -260,7 +277,10 @@ export function readFifSamples(raw: FifRawFile, start: number, stop: number, out
     const rowBytes = bps * nchan;
     const len = (hi - lo) * rowBytes;
     // Keep the scratch 8-byte aligned so typed-array views over it are valid.
-    if (scratch.length < len) scratch = new Uint8Array(new ArrayBuffer(Math.ceil(len / 8) * 8));
+    if (scratch.length < len) {
+      scratch = new Uint8Array(new ArrayBuffer(Math.ceil(len / 8) * 8));
+      scratchOf.set(raw, scratch);
+    }
     const bytes = scratch.subarray(0, len);
     raw.sources[b.file]!.readInto(bytes, b.entry.pos + TAG_HEADER_BYTES + (lo - b.start) * rowBytes, len);
     decodeRows(bytes, b.entry.type, nchan, hi - lo, chans, cals, out, o);

@@ -10,7 +10,7 @@ import { collectWarnings, printWarning, type WarningHandler } from "../../warnin
 import type { ReadOptions } from "../open.js";
 import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
 import type { FifChannel, FifInfo } from "./info.js";
-import { closeFifRaw, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
+import { closeFifRaw, fifPicks, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
 import { openFifSource } from "./source.js";
 
 /** What a FIF Recording keeps in `source.header`: the info as read (for the writer), first_samp and the split parts. */
@@ -130,14 +130,7 @@ export function readFif(path: string, opts: ReadOptions = {}): Recording {
   const raw = openFifRaw(path, { onWarning: warnings.handler });
   try {
     const { info } = raw;
-    let picks = info.channels.map((_, i) => i);
-    if (opts.channels) {
-      picks = opts.channels.map((n) => {
-        const i = info.channels.findIndex((c) => c.name === n);
-        if (i < 0) throw new ValueError(`${path}: unknown channel "${n}"`);
-        return i;
-      });
-    }
+    const picks = fifPicks(info, opts.channels, path);
     const ns = raw.nSamples;
     if (picks.length * ns > MAX_LOAD) {
       throw new ValueError(`${path}: ${picks.length} channels × ${ns} samples is too large to load at once; read ranges with openFifRaw/readFifSamples`);

@@ -5,13 +5,11 @@ import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { FormatError } from "../../../src/errors.js";
-import { FIFF } from "../../../src/io/fif/constants.js";
 import { readFif } from "../../../src/io/fif/read.js";
-import { memorySource } from "../../../src/io/fif/source.js";
-import { readDirectory, type DirEntry } from "../../../src/io/fif/tree.js";
 import { writeFif } from "../../../src/io/fif/writer.js";
 import { channelData, cropSamples } from "../../../src/recording/recording.js";
 import { sharedData } from "../../helpers/shared.js";
+import { entries, skipBuffer } from "./fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "neurocode-fif-fuzz-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,23 +21,6 @@ const small = join(dir, "small_raw.fif");
 writeFif(small, base);
 const smallBytes = new Uint8Array(readFileSync(small));
 const mneC = new Uint8Array(readFileSync(sharedData("external/mne-python/test_bin_raw.fif")));
-
-function entries(bytes: Uint8Array): DirEntry[] {
-  return readDirectory(memorySource(bytes));
-}
-
-/** Turns data buffer `k` into a one-buffer FIFF_DATA_SKIP whose `next` jumps over the old payload. */
-function skipBuffer(bytes: Uint8Array, k: number): Uint8Array {
-  const out = bytes.slice();
-  const e = entries(bytes).filter((x) => x.kind === FIFF.DATA_BUFFER)[k]!;
-  const dv = new DataView(out.buffer);
-  dv.setInt32(e.pos, FIFF.DATA_SKIP);
-  dv.setUint32(e.pos + 4, 3);
-  dv.setInt32(e.pos + 8, 4);
-  dv.setInt32(e.pos + 12, e.pos + 16 + e.size);
-  dv.setInt32(e.pos + 16, 1);
-  return out;
-}
 
 function readBytes(bytes: Uint8Array, name: string) {
   const p = join(dir, name);

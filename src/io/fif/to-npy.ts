@@ -1,0 +1,45 @@
+import { asFileAccessError } from "../../errors.js";
+import { printWarning, type WarningHandler } from "../../warnings.js";
+import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
+import { closeFifRaw, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
+
+export interface FifToNpyOptions extends NpyStreamOptions {
+  /** Only these channels, in this order (names as stored). */
+  channels?: string[];
+  /** Called for each repair the reader makes (default: print to stderr). */
+  onWarning?: WarningHandler;
+}
+
+/** What `fifToNpy` wrote. */
+export interface FifToNpyResult {
+  nChannels: number;
+  nSamples: number;
+  /** Sampling rate in Hz. */
+  sfreq: number;
+}
+
+/**
+ * Converts a raw FIF (`.fif`, `.fif.gz`, split parts) to a float32 `.npy`
+ * `[nChannels, nSamples]` in SI units without loading the recording: the
+ * data buffers are read and calibrated a chunk at a time and each channel's
+ * part of the chunk is written in place (`writeNpyChunked`). The values are
+ * those of `readFif` (same `readFifSamples` decoding); the output appears
+ * only when complete.
+ */
+export function fifToNpy(input: string, output: string, opts: FifToNpyOptions = {}): FifToNpyResult {
+  let raw;
+  try {
+    raw = openFifRaw(input, { onWarning: opts.onWarning ?? printWarning });
+  } catch (e) {
+    throw asFileAccessError(e, input);
+  }
+  try {
+    const picks = fifPicks(raw.info, opts.channels, input);
+    writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks), opts);
+    return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };
+  } catch (e) {
+    throw asFileAccessError(e, output);
+  } finally {
+    closeFifRaw(raw);
+  }
+}
