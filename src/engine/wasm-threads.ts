@@ -56,6 +56,11 @@ export async function registerThreadedWasm(threads: number): Promise<void> {
   const realCpus = os.cpus;
   const fakeCpus = (): os.CpuInfo[] => Array.from({ length: 2 * threads }, () => realCpus()[0]!);
   let mod: ThreadedModule;
+  // Emscripten adds process-wide handlers that rethrow every uncaught exception
+  // from inside its one-line minified script, so Node would print that whole
+  // line (~100 kB) with any error; Node's own handling is what users expect.
+  const beforeErr = new Set(process.listeners("uncaughtException"));
+  const beforeRej = new Set(process.listeners("unhandledRejection"));
   os.cpus = fakeCpus;
   try {
     mod = await factory({
@@ -64,6 +69,8 @@ export async function registerThreadedWasm(threads: number): Promise<void> {
     });
   } finally {
     os.cpus = realCpus;
+    for (const l of process.listeners("uncaughtException")) if (!beforeErr.has(l)) process.removeListener("uncaughtException", l);
+    for (const l of process.listeners("unhandledRejection")) if (!beforeRej.has(l)) process.removeListener("unhandledRejection", l);
   }
   mod.tfjs = {
     init: mod.cwrap("init", null, []),

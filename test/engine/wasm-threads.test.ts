@@ -76,6 +76,15 @@ describe("multi-threaded wasm backend", () => {
     expect(Math.max(...two.out!.mm.map(Math.abs))).toBeGreaterThan(1);
   });
 
+  it("leaves uncaught errors to Node: a short message and a non-zero exit, not the wasm glue's source", () => {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", `import { initBackend } from ${JSON.stringify(backendUrl)};
+await initBackend();
+setTimeout(() => { throw new Error("boom from a timer"); }, 1);`], { cwd: ROOT, env: { ...process.env, NEUROCODE_THREADS: "2" }, encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("boom from a timer");
+    expect(r.stderr.length).toBeLessThan(5000);
+  });
+
   it("rejects a NEUROCODE_THREADS that is not a positive integer", () => {
     const bad = run({ NEUROCODE_BACKEND: "wasm", NEUROCODE_THREADS: "two" });
     expect(bad.status).not.toBe(0);
