@@ -55,3 +55,17 @@ console.log(`parameters: dense ${active.dense}, MoE total ${active.moe} (active 
 console.log(row("dense"));
 console.log(row("moe"));
 console.log(`ratio moe/dense: wall ${(median(times.moe!.wall) / median(times.dense!.wall)).toFixed(2)}×, cpu ${(median(times.moe!.cpu) / median(times.dense!.cpu)).toFixed(2)}×`);
+
+if (process.argv.includes("--profile")) {
+  // Where the MoE step's time goes, by kernel (tf.profile of one step).
+  const prof = await tf.profile(() => void step(blocks.moe!, opts.moe!));
+  const byKernel = new Map<string, [number, number]>();
+  for (const k of prof.kernels) {
+    const [ms, n] = byKernel.get(k.name) ?? [0, 0];
+    byKernel.set(k.name, [ms + (k.kernelTimeMs as number), n + 1]);
+  }
+  const rows = [...byKernel].sort((a, b) => b[1][0] - a[1][0]);
+  const total = rows.reduce((s, [, [ms]]) => s + ms, 0);
+  console.log(`MoE step profile (kernel time ${total.toFixed(1)} ms):`);
+  for (const [name, [ms, n]] of rows.slice(0, 25)) console.log(`  ${name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms ${String(n).padStart(5)} calls`);
+}

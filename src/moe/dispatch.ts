@@ -73,8 +73,20 @@ export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity:
  */
 export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
   const [t, d] = x.shape;
-  const perAssignment = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, plan.topK, 1]), [t * plan.topK, d]) as tf.Tensor2D;
-  return dispatchAssignments(perAssignment, plan);
+  const { topK: k, numExperts: e, capacity: c } = plan;
+  // Slot → token: assignment a = t·k + j belongs to token ⌊a/k⌋; an empty slot's T·k maps to T, the zero row.
+  // Reading tokens directly (not k tiled copies) saves a [T·k, d] tile and its gradient.
+  const slotToken = tf.floorDiv(plan.slotAssign, tf.scalar(k, "int32"));
+  const out = unaryCustomGrad(
+    (v, save) => {
+      save([plan.assignSlot]);
+      return tf.tidy(() => tf.reshape(gatherOrZero(v as tf.Tensor2D, slotToken), [e, c, d]));
+    },
+    // Each token's gradient is the sum over its k assignments' slots (dropped ones read zeros).
+    (dy, saved) => tf.tidy(() => tf.sum(tf.reshape(gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!), [t, k, d]), 1)),
+  )(x) as tf.Tensor3D;
+  slotToken.dispose();
+  return out;
 }
 
 /**
