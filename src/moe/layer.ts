@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, ShapeError } from "../errors.js";
 import type { ActivationName } from "../nn/functional.js";
 import { Module } from "../nn/module.js";
-import { collectOutputs, dispatchTokens, expertCapacity, oneHotFloat, planDispatch, type DispatchPlan } from "./dispatch.js";
+import { combineOutputs, dispatchTokens, expertCapacity, oneHotFloat, planDispatch, type DispatchPlan } from "./dispatch.js";
 import { ExpertFFN } from "./experts.js";
 import { routerZLoss, switchAuxLoss } from "./losses.js";
 import { Router, validateRouterOptions, type RouterScore, type Routing } from "./router.js";
@@ -171,8 +171,7 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       const idx = this.expertOf ? (tf.gather(tf.tensor1d(this.expertOf, "int32"), r.indices) as unknown as tf.Tensor2D) : r.indices;
       const cap = expertCapacity(numTokens, this.router.topK, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor, this.choicesPerExpert);
       const plan = planDispatch(idx, numExperts, cap);
-      const perAssign = collectOutputs(this.experts.call(dispatchTokens(xs, plan)), plan);
-      let y: tf.Tensor = tf.sum(tf.mul(perAssign, tf.expandDims(this.expertWeights(xs, r), 2)), 1);
+      let y: tf.Tensor = combineOutputs(this.experts.call(dispatchTokens(xs, plan)), this.expertWeights(xs, r), plan);
       if (this.routedScale !== 1) y = tf.mul(y, this.routedScale);
       if (this.shared) y = tf.add(y, tf.mul(tf.squeeze(this.shared.call(tf.expandDims(xs, 0) as tf.Tensor3D), [0]), this.sharedScale));
       return { output: tf.reshape(y, x.shape), ...routingAux(r, idx, plan, this.auxLossCoef, this.zLossCoef) };
