@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -17,6 +17,13 @@ export interface AtomicFile {
    * `write` alone (a positioned write; gaps read as zeros until filled).
    */
   writeAt(bytes: Uint8Array, position: number): void;
+  /**
+   * Starts writing what has been written so far to disk (fdatasync on the
+   * thread pool), so that `commit`'s fsync has less left to wait for.
+   */
+  flushAsync(): Promise<void>;
+  /** Resolves once no `flushAsync` is in flight; await it before `commit` or `abort`. */
+  settled(): Promise<void>;
   /** Flushes to disk and renames into place. */
   commit(): void;
   /** Removes the temporary file (safe to call after a failure). */
@@ -32,20 +39,45 @@ export function tempPathFor(path: string): string {
 export function openAtomic(path: string): AtomicFile {
   const tempPath = tempPathFor(path);
   let fd: number | null = openSync(tempPath, "w");
+  const inFlight = new Set<Promise<void>>();
+  const open = (what: string): number => {
+    if (fd === null) throw new Error(`${what} after commit/abort: ${path}`);
+    return fd;
+  };
+  // Closing the descriptor under a thread-pool operation could redirect it to a file opened later.
+  const idle = (what: string) => {
+    if (inFlight.size > 0) throw new Error(`${what} with ${inFlight.size} asynchronous operation(s) in flight: await settled() first (${path})`);
+  };
+  const track = (p: Promise<void>): Promise<void> => {
+    inFlight.add(p);
+    void p.then(
+      () => inFlight.delete(p),
+      () => inFlight.delete(p),
+    );
+    return p;
+  };
   return {
     path,
     tempPath,
     write(bytes) {
-      if (fd === null) throw new Error(`write after commit/abort: ${path}`);
+      const f = open("write");
       let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      while (off < bytes.length) off += writeSync(f, bytes, off, bytes.length - off);
     },
     writeAt(bytes, position) {
-      if (fd === null) throw new Error(`write after commit/abort: ${path}`);
+      const f = open("write");
       let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position + off);
+      while (off < bytes.length) off += writeSync(f, bytes, off, bytes.length - off, position + off);
+    },
+    async flushAsync() {
+      const f = open("flush");
+      return track(new Promise((resolve, reject) => fdatasync(f, (err) => (err ? reject(err) : resolve()))));
+    },
+    async settled() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     commit() {
+      idle("commit");
       if (fd === null) throw new Error(`commit after commit/abort: ${path}`);
       fsyncSync(fd);
       closeSync(fd);
@@ -53,6 +85,7 @@ export function openAtomic(path: string): AtomicFile {
       renameSync(tempPath, path);
     },
     abort() {
+      idle("abort");
       if (fd !== null) {
         closeSync(fd);
         fd = null;

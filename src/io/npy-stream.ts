@@ -10,25 +10,33 @@ export type ChunkReader = (start: number, stop: number, rows: Float32Array[]) =>
 
 export interface NpyStreamOptions {
   /**
-   * Bytes of float32 samples held in memory at once (all channels of one
-   * chunk; default 16 MiB). Each channel's slice of a chunk is one write, so
-   * larger chunks mean fewer, larger writes.
+   * Bytes of float32 samples held in memory at once (one chunk of all
+   * channels; default 8 MiB). Each channel's slice of a chunk is one write,
+   * so larger chunks mean fewer, larger writes.
    */
   chunkBytes?: number;
+  /** Bytes written between background flushes to disk (default 8 MiB; smaller files only get the final fsync). */
+  flushBytes?: number;
 }
 
-/** Default chunk: large enough for writes of tens of KiB per channel, small enough to stay in cache-friendly, bounded memory. */
-const CHUNK_BYTES = 16 << 20;
+/** Default budget: writes of ~20 KiB per channel for a few hundred channels, in bounded memory. */
+const CHUNK_BYTES = 8 << 20;
+
+const FLUSH_BYTES = 8 << 20;
 
 /**
  * Writes a float32 `.npy` of shape `[nChannels, nSamples]` (C order) without
  * holding it in memory: `read` fills one reused chunk of all channels at a
- * time, and each channel's slice goes straight to its final place in the file
- * (channel c, samples [s0, s1) start at byte header + 4 (c·nSamples + s0)).
- * The file is written atomically (temporary file, fsync, rename), so a read
- * error or an interrupted run leaves no file at `path`.
+ * time, and each channel's slice goes straight to its final place in the
+ * file (channel c, samples [s0, s1) start at byte header + 4 (c·nSamples + s0)).
+ *
+ * The file is written atomically (temporary file, fsync, rename): a read
+ * error or an interrupted run leaves no file at `path`. While later chunks
+ * are decoded, what is already written is flushed to disk in the background
+ * (fdatasync on libuv's thread pool), so the final fsync has little left to
+ * wait for.
  */
-export function writeNpyChunked(path: string, nChannels: number, nSamples: number, read: ChunkReader, opts: NpyStreamOptions = {}): void {
+export async function writeNpyChunked(path: string, nChannels: number, nSamples: number, read: ChunkReader, opts: NpyStreamOptions = {}): Promise<void> {
   if (!Number.isInteger(nChannels) || !Number.isInteger(nSamples) || nChannels < 0 || nSamples < 0) {
     throw new ValueError(`npy: shape [${nChannels}, ${nSamples}] is not a shape`);
   }
@@ -39,17 +47,35 @@ export function writeNpyChunked(path: string, nChannels: number, nSamples: numbe
   const chunk = new Float32Array(nChannels * len);
   const rows = Array.from({ length: nChannels }, (_, k) => chunk.subarray(k * len, (k + 1) * len));
   const file = openAtomic(path);
+  // A background flush's failure is kept here and rethrown (a promise nobody awaits yet must not reject unhandled).
+  let failure = null as { error: unknown } | null;
+  let flushing = false;
+  let unflushed = 0;
   try {
     file.write(header);
     for (let s0 = 0; s0 < nSamples; s0 += len) {
       const n = Math.min(len, nSamples - s0);
       read(s0, s0 + n, rows);
-      for (let k = 0; k < nChannels; k++) {
-        file.writeAt(new Uint8Array(chunk.buffer, k * len * 4, n * 4), header.length + 4 * (k * nSamples + s0));
+      // Synchronous writes: thread-pool writes to one file contend for its lock and cost more CPU than they overlap.
+      for (let k = 0; k < nChannels; k++) file.writeAt(new Uint8Array(chunk.buffer, k * len * 4, n * 4), header.length + 4 * (k * nSamples + s0));
+      unflushed += 4 * n * nChannels;
+      if (!flushing && unflushed >= (opts.flushBytes ?? FLUSH_BYTES)) {
+        flushing = true;
+        unflushed = 0;
+        file.flushAsync().then(
+          () => void (flushing = false),
+          (error: unknown) => void (failure ??= { error }),
+        );
       }
+      // Let a finished flush be seen.
+      if (flushing) await new Promise(setImmediate);
+      if (failure) throw failure.error;
     }
+    await file.settled();
+    if (failure) throw failure.error;
     file.commit();
   } catch (e) {
+    await file.settled();
     file.abort();
     throw e;
   }

@@ -24,14 +24,14 @@ function plantedReader(nChannels: number) {
 }
 
 describe("writeNpyChunked", () => {
-  it("writes the same bytes as encodeNpy of the whole array, for any chunk length", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 60 }), (nc, ns, chunk) => {
+  it("writes the same bytes as encodeNpy of the whole array, for any chunk length", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 60 }), async (nc, ns, chunk) => {
         const whole = new Float32Array(nc * ns);
         for (let c = 0; c < nc; c++) for (let t = 0; t < ns; t++) whole[c * ns + t] = value(c, t);
         const out = join(dir, "prop.npy");
         const { read, calls } = plantedReader(nc);
-        writeNpyChunked(out, nc, ns, read, { chunkBytes: 4 * Math.max(1, nc) * chunk });
+        await writeNpyChunked(out, nc, ns, read, { chunkBytes: 4 * Math.max(1, nc) * chunk });
         expect(Buffer.from(readFileSync(out)).equals(Buffer.from(encodeNpy({ dtype: "float32", shape: [nc, ns], data: whole })))).toBe(true);
         // Chunks tile [0, ns) in order, each at most `chunk` long.
         expect(calls.map(([a]) => a)).toEqual(Array.from({ length: Math.ceil(ns / chunk) }, (_, i) => i * chunk));
@@ -42,10 +42,10 @@ describe("writeNpyChunked", () => {
     );
   });
 
-  it("nothing appears at the path before the last chunk is in, and a failed read leaves no file, no temp file and an older file intact", () => {
+  it("nothing appears at the path before the last chunk is in, and a failed read leaves no file, no temp file and an older file intact", async () => {
     const out = join(dir, "fail.npy");
     const seen: boolean[] = [];
-    writeNpyChunked(out, 2, 10, (start, stop, rows) => {
+    await writeNpyChunked(out, 2, 10, (start, stop, rows) => {
       seen.push(existsSync(out));
       rows.forEach((r) => r.fill(start, 0, stop - start));
     }, { chunkBytes: 8 * 3 });
@@ -53,24 +53,24 @@ describe("writeNpyChunked", () => {
     expect(existsSync(out)).toBe(true);
     const old = readFileSync(out);
     const boom = new Error("disk gone");
-    expect(() =>
+    await expect(
       writeNpyChunked(out, 2, 10, (start) => {
         if (start >= 6) throw boom;
       }, { chunkBytes: 8 * 3 }),
-    ).toThrow(boom);
+    ).rejects.toThrow(boom);
     expect(readFileSync(out).equals(old)).toBe(true);
     const fresh = join(dir, "never.npy");
-    expect(() => writeNpyChunked(fresh, 2, 10, () => { throw boom; })).toThrow(boom);
+    await expect(writeNpyChunked(fresh, 2, 10, () => { throw boom; })).rejects.toThrow(boom);
     expect(existsSync(fresh)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("rejects shapes and chunk sizes that are not", () => {
+  it("rejects shapes and chunk sizes that are not", async () => {
     const out = join(dir, "bad.npy");
     writeFileSync(out, "keep");
-    expect(() => writeNpyChunked(out, -1, 3, () => {})).toThrow(ValueError);
-    expect(() => writeNpyChunked(out, 2, 1.5, () => {})).toThrow(ValueError);
-    expect(() => writeNpyChunked(out, 2, 3, () => {}, { chunkBytes: 0 })).toThrow(ValueError);
+    await expect(writeNpyChunked(out, -1, 3, () => {})).rejects.toThrow(ValueError);
+    await expect(writeNpyChunked(out, 2, 1.5, () => {})).rejects.toThrow(ValueError);
+    await expect(writeNpyChunked(out, 2, 3, () => {}, { chunkBytes: 0 })).rejects.toThrow(ValueError);
     expect(readFileSync(out, "utf8")).toBe("keep");
   });
 });

@@ -32,7 +32,7 @@ Examples:
       let done: { nChannels: number; nSamples: number; sfreq: number };
       if ((from === "fif" || from === "fif.gz") && formatOf(output) === "npy") {
         const { fifToNpy } = await import("../../io/fif/to-npy.js");
-        done = fifToNpy(input, output, { channels: opts.channels });
+        done = await fifToNpy(input, output, { channels: opts.channels });
       } else {
         const { readRecording, writeRecording } = await import("../../io/open.js");
         const rec = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });

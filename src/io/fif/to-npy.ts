@@ -26,7 +26,7 @@ export interface FifToNpyResult {
  * those of `readFif` (same `readFifSamples` decoding); the output appears
  * only when complete.
  */
-export function fifToNpy(input: string, output: string, opts: FifToNpyOptions = {}): FifToNpyResult {
+export async function fifToNpy(input: string, output: string, opts: FifToNpyOptions = {}): Promise<FifToNpyResult> {
   let raw;
   try {
     raw = openFifRaw(input, { onWarning: opts.onWarning ?? printWarning });
@@ -35,7 +35,7 @@ export function fifToNpy(input: string, output: string, opts: FifToNpyOptions = 
   }
   try {
     const picks = fifPicks(raw.info, opts.channels, input);
-    writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks), opts);
+    await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks), opts);
     return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };
   } catch (e) {
     throw asFileAccessError(e, output);

@@ -29,9 +29,9 @@ function wholePath(input: string, name: string, channels?: string[]): Buffer {
 }
 
 /** The .npy bytes of `fifToNpy` with chunks of `chunkSamples` samples of every channel. */
-function streamed(input: string, name: string, nChannels: number, chunkSamples: number, channels?: string[]): Buffer {
+async function streamed(input: string, name: string, nChannels: number, chunkSamples: number, channels?: string[], flushBytes?: number): Promise<Buffer> {
   const out = join(dir, `${name}.stream.npy`);
-  const r = fifToNpy(input, out, { ...quiet, channels, chunkBytes: 4 * nChannels * chunkSamples });
+  const r = await fifToNpy(input, out, { ...quiet, channels, chunkBytes: 4 * nChannels * chunkSamples, flushBytes });
   expect(r.nChannels).toBe(nChannels);
   return readFileSync(out);
 }
@@ -40,9 +40,11 @@ const neuromag = sharedData("generated/neuromag_raw.fif");
 const mneC = sharedData("external/mne-python/test_bin_raw.fif");
 
 describe("fifToNpy: FIF → .npy a chunk at a time, equal to the whole-recording path byte for byte", () => {
-  it("float buffers of 601 samples, chunks that straddle buffers and do not divide the 3003 samples", () => {
+  it("float buffers of 601 samples, chunks that straddle buffers and do not divide the 3003 samples", async () => {
     const whole = wholePath(neuromag, "neuromag");
-    for (const chunk of [97, 1000, 601, 5000]) expect(streamed(neuromag, `neuromag${chunk}`, 376, chunk).equals(whole)).toBe(true);
+    for (const chunk of [97, 1000, 601, 5000]) expect((await streamed(neuromag, `neuromag${chunk}`, 376, chunk)).equals(whole)).toBe(true);
+    // With background flushes to disk between chunks.
+    expect((await streamed(neuromag, "neuromag-flushed", 376, 300, undefined, 1)).equals(whole)).toBe(true);
     // And what is written is the data: shape, and a value against the Recording.
     const arr = readNpy(join(dir, "neuromag1000.stream.npy"));
     expect(arr.shape).toEqual([376, 3003]);
@@ -51,43 +53,43 @@ describe("fifToNpy: FIF → .npy a chunk at a time, equal to the whole-recording
     expect(arr.data[375 * 3003]).toBe(rec.data.get(375, 0));
   });
 
-  it("MNE-C DAU_PACK16 buffers with a directory, and a picked subset in the order asked", () => {
-    expect(streamed(mneC, "mnec", 33, 777).equals(wholePath(mneC, "mnec"))).toBe(true);
+  it("MNE-C DAU_PACK16 buffers with a directory, and a picked subset in the order asked", async () => {
+    expect((await streamed(mneC, "mnec", 33, 777)).equals(wholePath(mneC, "mnec"))).toBe(true);
     const names = ["EEG 003", "STI 014", "EEG 001"];
-    expect(streamed(mneC, "mnec-pick", 3, 3000, names).equals(wholePath(mneC, "mnec-pick", names))).toBe(true);
-    expect(() => fifToNpy(mneC, join(dir, "x.npy"), { ...quiet, channels: ["nope"] })).toThrow(ValueError);
+    expect((await streamed(mneC, "mnec-pick", 3, 3000, names)).equals(wholePath(mneC, "mnec-pick", names))).toBe(true);
+    await expect(fifToNpy(mneC, join(dir, "x.npy"), { ...quiet, channels: ["nope"] })).rejects.toThrow(ValueError);
     expect(existsSync(join(dir, "x.npy"))).toBe(false);
   });
 
-  it("a .fif.gz file", () => {
+  it("a .fif.gz file", async () => {
     const gz = join(dir, "bin_raw.fif.gz");
     writeFileSync(gz, gzipSync(readFileSync(mneC)));
-    expect(streamed(gz, "gz", 33, 1500).equals(wholePath(mneC, "mnec"))).toBe(true);
+    expect((await streamed(gz, "gz", 33, 1500)).equals(wholePath(mneC, "mnec"))).toBe(true);
   });
 
-  it("split files (chunks crossing from one part to the next)", () => {
+  it("split files (chunks crossing from one part to the next)", async () => {
     const out = join(dir, "split_raw.fif");
     writeFif(out, readFif(neuromag, quiet), { splitSize: 2_000_000 });
     expect(existsSync(join(dir, "split_raw-1.fif"))).toBe(true);
     expect((readFif(out, quiet).source.header as FifHeader).paths.length).toBeGreaterThan(1);
-    expect(streamed(out, "split", 376, 700).equals(wholePath(out, "split"))).toBe(true);
+    expect((await streamed(out, "split", 376, 700)).equals(wholePath(out, "split"))).toBe(true);
   });
 
-  it("data skips read as zeros inside a chunk", () => {
+  it("data skips read as zeros inside a chunk", async () => {
     const small = join(dir, "small_raw.fif");
     writeFif(small, cropSamples(readFif(mneC, quiet), 0, 3000));
     const skipped = join(dir, "skip_raw.fif");
     writeFileSync(skipped, skipBuffer(new Uint8Array(readFileSync(small)), 1));
-    const bytes = streamed(skipped, "skip", 33, 1700);
+    const bytes = await streamed(skipped, "skip", 33, 1700);
     expect(bytes.equals(wholePath(skipped, "skip"))).toBe(true);
     const arr = readNpy(join(dir, "skip.stream.npy"));
     expect(arr.data.subarray(5 * 3000 + 1000, 5 * 3000 + 2000).every((v) => v === 0)).toBe(true);
     expect(arr.data[5 * 3000 + 999]).not.toBe(0);
   });
 
-  it("a missing input is a FileAccessError and leaves nothing behind", () => {
+  it("a missing input is a FileAccessError and leaves nothing behind", async () => {
     const before = readdirSync(dir).length;
-    expect(() => fifToNpy(join(dir, "missing_raw.fif"), join(dir, "m.npy"), quiet)).toThrow(FileAccessError);
+    await expect(fifToNpy(join(dir, "missing_raw.fif"), join(dir, "m.npy"), quiet)).rejects.toThrow(FileAccessError);
     expect(readdirSync(dir).length).toBe(before);
   });
 });
