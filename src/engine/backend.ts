@@ -6,7 +6,7 @@ import { ConfigError } from "../errors.js";
 import { installFusedKernels } from "./fused.js";
 import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
-import { registerThreadedWasm } from "./wasm-threads.js";
+import { installThreadPolicy, registerThreadedWasm } from "./wasm-threads.js";
 
 /** The tensor backends neurocode can run on, fastest first. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -81,6 +81,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       installFastMatMul();
       installFastKernels();
       installFusedKernels();
+      installThreadPolicy();
     }
     return true;
   } catch {

@@ -73,8 +73,10 @@ export class LSTM extends Module<[tf.Tensor, { h: tf.Tensor; c: tf.Tensor }?], L
         let h = state ? tf.squeeze(tf.slice(state.h, [l, 0, 0], [1, -1, -1]), [0]) : tf.zeros([N, H]);
         let c = state ? tf.squeeze(tf.slice(state.c, [l, 0, 0], [1, -1, -1]), [0]) : tf.zeros([N, H]);
         const outs: tf.Tensor[] = [];
+        // Transposed once per layer: a transposed operand is laid out afresh on every product.
+        const whhT = tf.transpose(p.whh);
         for (let t = 0; t < T; t++) {
-          const gates = tf.add(steps[t]!, tf.matMul(h, p.whh, false, true));
+          const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
           const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
           c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
           h = tf.mul(tf.sigmoid(o), tf.tanh(c));
