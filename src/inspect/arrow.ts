@@ -5,12 +5,12 @@ import { FormatError, ValueError } from "../errors.js";
 import { buildTable, readArrow, writeArrow, type ColumnValues } from "../io/arrow.js";
 import { VERSION } from "../version.js";
 import { concatActivationTables, type ActivationTable } from "./records.js";
+import { FLOAT_STATS } from "./stats.js";
 
 /** Schema metadata key that marks an Arrow file as neurocode activation records. */
 const KIND_KEY = "neurocode.kind";
 const KIND = "activations";
 
-const FLOAT_COLUMNS = ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "fracPositive", "inL2", "updateL2", "updateCos"] as const;
 const INT_COLUMNS = ["call", "batch", "position", "width", "argMaxAbs"] as const;
 
 /**
@@ -27,7 +27,7 @@ export function activationsToArrow(t: ActivationTable): Table {
     phase: vectorFromArray(t.phase, dict()),
   };
   for (const k of INT_COLUMNS) cols[k] = t[k];
-  for (const k of FLOAT_COLUMNS) cols[k] = t[k];
+  for (const k of FLOAT_STATS) cols[k] = t[k];
   cols.topIndices = vectorFromArray(t.topIndices, new List(new Field("item", new Int32(), false)));
   cols.topValues = vectorFromArray(t.topValues, new List(new Field("item", new Float32(), false)));
   cols.values = vectorFromArray(t.values, new List(new Field("item", new Float32(), false)));
@@ -85,7 +85,7 @@ export function activationsFromArrow(table: Table, path = "<table>"): Activation
     },
   } as Partial<ActivationTable> & Pick<ActivationTable, "meta">;
   for (const k of INT_COLUMNS) out[k] = Int32Array.from(col(k).toArray() as ArrayLike<number>);
-  for (const k of FLOAT_COLUMNS) out[k] = Float64Array.from(col(k).toArray() as ArrayLike<number>);
+  for (const k of FLOAT_STATS) out[k] = Float64Array.from(col(k).toArray() as ArrayLike<number>);
   return out as ActivationTable;
 }
 

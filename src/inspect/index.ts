@@ -4,7 +4,7 @@
  * sparsity, layer contribution, expert usage, neuron paths) and intervene
  * (skip, scale, overwrite, top-k) through one patch mechanism.
  */
-export { channelsLast, rowLayout, type RowLayout, type RowStats, type RowStatsOptions, type UpdateStats } from "./stats.js";
+export { channelsLast, rowLayout, type RowLayout, type RowStats, type RowStatsOptions } from "./stats.js";
 export { nameMatcher, type NamePattern } from "./patterns.js";
 export { ActivationTableBuilder, concatActivationTables, moduleOrder, type ActivationMeta, type ActivationTable, type CallRecord, type TableBuilderOptions } from "./records.js";
 export { activationsFromArrow, activationsToArrow, readActivations, writeActivations } from "./arrow.js";

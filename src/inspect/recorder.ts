@@ -93,6 +93,12 @@ export class ActivationRecorder {
   private readonly meta: Record<string, string>;
   private parts = 0;
   private readonly channelsFirst: boolean;
+  /**
+   * Host copies of tensors read so far: a residual block's input is the
+   * previous block's output, so each stream tensor is read from the backend
+   * once. Weak keys: entries go with the tensors.
+   */
+  private readonly readBack = new WeakMap<tf.Tensor, Float32Array>();
 
   constructor(model: AnyModule, opts: RecorderOptions) {
     const matched = matchModules(model, opts.record);
@@ -123,17 +129,22 @@ export class ActivationRecorder {
     this.calls.set(name, call + 1);
     // Update statistics need the input only when it has the output's shape (residual blocks).
     const inp = input instanceof tf.Tensor && input.dtype === "float32" && input.shape.join() === out.shape.join() ? input : null;
-    const layout = (shape: number[], data: Float32Array) => (this.channelsFirst ? channelsLast(data, shape) : { shape, data });
-    const o = layout(out.shape, asFloat32(out.dataSync()));
-    this.builder.add({
-      module: name,
-      call,
-      phase: this.phase,
-      shape: o.shape,
-      output: o.data,
-      input: inp ? layout(inp.shape, inp.dataSync() as Float32Array) : undefined,
-    });
+    const layout = (t: tf.Tensor) => {
+      const data = this.hostData(t);
+      return this.channelsFirst ? channelsLast(data, t.shape) : { shape: t.shape, data };
+    };
+    const o = layout(out);
+    this.builder.add({ module: name, call, phase: this.phase, shape: o.shape, output: o.data, input: inp ? layout(inp) : undefined });
     if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
+  }
+
+  /** The values of `t` as float32, read from the backend once per tensor (variables, which can change, every time). */
+  private hostData(t: tf.Tensor): Float32Array {
+    const cached = this.readBack.get(t);
+    if (cached) return cached;
+    const data = asFloat32(t.dataSync());
+    if (!(t instanceof tf.Variable)) this.readBack.set(t, data);
+    return data;
   }
 
   /**

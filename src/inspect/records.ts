@@ -1,13 +1,5 @@
-import { ConfigError, ValueError } from "../errors.js";
-import {
-  MEDIAN_SAMPLE,
-  resolveRowStatsOptions,
-  topKScratch,
-  rowLayout,
-  rowStats,
-  updateStats,
-  type RowStatsOptions,
-} from "./stats.js";
+import { ConfigError, ShapeError, ValueError } from "../errors.js";
+import { FLOAT_STATS, resolveRowStatsOptions, rowLayout, RowStatsKernel, StatsColumns, type FloatStat, type RowStatsOptions } from "./stats.js";
 
 /**
  * Activation records in columns: one row per (module, call, batch item,
@@ -39,7 +31,7 @@ export interface ActivationTable {
   fracNearZero: Float64Array;
   /** Fraction of features > 0 (what a following ReLU would keep). */
   fracPositive: Float64Array;
-  /** Largest-|x| feature indices per row, largest first. */
+  /** Largest-|x| feature indices per row, largest first (fewer than topK only where a row has NaN features). */
   topIndices: Int32Array[];
   topValues: Float32Array[];
   /** ‖first input‖₂ of the row (NaN when input and output shapes differ). */
@@ -85,47 +77,32 @@ export interface CallRecord {
   input?: { shape: readonly number[]; data: Float32Array } | undefined;
 }
 
+/** One `add` call as the builder keeps it: per-call facts, expanded to per-row columns by `finish`. */
+interface CallRun {
+  module: string;
+  call: number;
+  phase: string;
+  batch: number;
+  positions: number;
+  width: number;
+}
+
 /** Accumulates module calls into an `ActivationTable` (summary statistics computed on the way in). */
 export class ActivationTableBuilder {
   private readonly stats: Required<RowStatsOptions>;
+  private readonly kernel: RowStatsKernel;
   private readonly fullTensors: boolean;
   private readonly byteBudget: number;
   private bytesKept = 0;
   private dropped = 0;
-  private readonly scratch = new Float64Array(MEDIAN_SAMPLE);
-  private readonly top: ReturnType<typeof topKScratch>;
-  private cols = ActivationTableBuilder.emptyColumns();
-
-  private static emptyColumns() {
-    return {
-    module: [] as string[],
-    call: [] as number[],
-    phase: [] as string[],
-    batch: [] as number[],
-    position: [] as number[],
-    width: [] as number[],
-    l2: [] as number[],
-    mean: [] as number[],
-    maxAbs: [] as number[],
-    argMaxAbs: [] as number[],
-    medianAbs: [] as number[],
-    fracZero: [] as number[],
-    fracNearZero: [] as number[],
-    fracPositive: [] as number[],
-    /** Row r's top-k entries are topIndices[topStart[r] .. topStart[r + 1]). */
-    topStart: [0] as number[],
-    topIndices: [] as number[],
-    topValues: [] as number[],
-    inL2: [] as number[],
-    updateL2: [] as number[],
-    updateCos: [] as number[],
-    values: [] as (Float32Array | null)[],
-    };
-  }
+  private cols: StatsColumns;
+  private runs: CallRun[] = [];
+  private values: (Float32Array | null)[] = [];
 
   constructor(opts: TableBuilderOptions = {}) {
     this.stats = resolveRowStatsOptions(opts);
-    this.top = topKScratch(this.stats.topK);
+    this.kernel = new RowStatsKernel(this.stats);
+    this.cols = new StatsColumns(this.stats.topK);
     this.fullTensors = opts.fullTensors ?? false;
     this.byteBudget = opts.byteBudget ?? 64 * 1024 * 1024;
     if (!(this.byteBudget >= 0)) throw new ConfigError("byteBudget", `must be ≥ 0 bytes, got ${this.byteBudget}`);
@@ -133,50 +110,18 @@ export class ActivationTableBuilder {
 
   /** Rows added so far. */
   get numRows(): number {
-    return this.cols.module.length;
+    return this.cols.length;
   }
 
   /** Adds every row of one module call. */
   add(rec: CallRecord): void {
     const { batch, positions, width } = rowLayout(rec.shape, `${rec.module} output`);
-    const inp = rec.input && sameShape(rec.input.shape, rec.shape) ? rec.input.data : null;
-    const c = this.cols;
-    for (let b = 0; b < batch; b++) {
-      for (let p = 0; p < positions; p++) {
-        const off = (b * positions + p) * width;
-        const s = rowStats(rec.output, off, width, this.stats, this.scratch, this.top);
-        c.module.push(rec.module);
-        c.call.push(rec.call);
-        c.phase.push(rec.phase ?? "");
-        c.batch.push(b);
-        c.position.push(p);
-        c.width.push(width);
-        c.l2.push(s.l2);
-        c.mean.push(s.mean);
-        c.maxAbs.push(s.maxAbs);
-        c.argMaxAbs.push(s.argMaxAbs);
-        c.medianAbs.push(s.medianAbs);
-        c.fracZero.push(s.fracZero);
-        c.fracNearZero.push(s.fracNearZero);
-        c.fracPositive.push(s.fracPositive);
-        for (let j = 0; j < s.topIndices.length; j++) {
-          c.topIndices.push(s.topIndices[j]!);
-          c.topValues.push(s.topValues[j]!);
-        }
-        c.topStart.push(c.topIndices.length);
-        if (inp) {
-          const u = updateStats(inp, rec.output, off, width);
-          c.inL2.push(u.inL2);
-          c.updateL2.push(u.updateL2);
-          c.updateCos.push(u.updateCos);
-        } else {
-          c.inL2.push(NaN);
-          c.updateL2.push(NaN);
-          c.updateCos.push(NaN);
-        }
-        c.values.push(this.fullTensors ? this.keep(rec.output, off, width) : null);
-      }
-    }
+    const rows = batch * positions;
+    if (rec.output.length !== rows * width) throw new ShapeError(`${rec.module} output values`, [rows * width], [rec.output.length]);
+    const inp = rec.input && sameShape(rec.input.shape, rec.shape) && rec.input.data.length === rec.output.length ? rec.input.data : null;
+    this.kernel.addRows(this.cols, rec.output, rows, width, inp);
+    this.runs.push({ module: rec.module, call: rec.call, phase: rec.phase ?? "", batch, positions, width });
+    if (this.fullTensors) for (let r = 0; r < rows; r++) this.values.push(this.keep(rec.output, r * width, width));
   }
 
   private keep(x: Float32Array, off: number, width: number): Float32Array | null {
@@ -194,41 +139,51 @@ export class ActivationTableBuilder {
    * the byte budget stays spent, so it bounds all values ever kept.
    */
   clear(): void {
-    this.cols = ActivationTableBuilder.emptyColumns();
+    this.cols = new StatsColumns(this.stats.topK);
+    this.runs = [];
+    this.values = [];
     this.dropped = 0;
   }
 
   /** The table so far (the builder can keep adding; later calls return longer tables). */
   finish(extra: Record<string, string> = {}): ActivationTable {
     const c = this.cols;
+    const n = c.length;
+    const t = {
+      module: new Array<string>(n),
+      call: new Int32Array(n),
+      phase: new Array<string>(n),
+      batch: new Int32Array(n),
+      position: new Int32Array(n),
+      width: new Int32Array(n),
+    };
+    let r = 0;
+    for (const run of this.runs) {
+      for (let b = 0; b < run.batch; b++) {
+        for (let p = 0; p < run.positions; p++, r++) {
+          t.module[r] = run.module;
+          t.call[r] = run.call;
+          t.phase[r] = run.phase;
+          t.batch[r] = b;
+          t.position[r] = p;
+          t.width[r] = run.width;
+        }
+      }
+    }
+    const k = c.topK;
+    const topIndices = c.topIndices.slice(0, n * k);
+    const topValues = c.topValues.slice(0, n * k);
+    const floats = Object.fromEntries(FLOAT_STATS.map((name) => [name, c.f[name].slice(0, n)])) as Record<FloatStat, Float64Array>;
     return {
-      module: [...c.module],
-      call: Int32Array.from(c.call),
-      phase: [...c.phase],
-      batch: Int32Array.from(c.batch),
-      position: Int32Array.from(c.position),
-      width: Int32Array.from(c.width),
-      l2: Float64Array.from(c.l2),
-      mean: Float64Array.from(c.mean),
-      maxAbs: Float64Array.from(c.maxAbs),
-      argMaxAbs: Int32Array.from(c.argMaxAbs),
-      medianAbs: Float64Array.from(c.medianAbs),
-      fracZero: Float64Array.from(c.fracZero),
-      fracNearZero: Float64Array.from(c.fracNearZero),
-      fracPositive: Float64Array.from(c.fracPositive),
-      topIndices: splitRows(Int32Array.from(c.topIndices), c.topStart),
-      topValues: splitRows(Float32Array.from(c.topValues), c.topStart),
-      inL2: Float64Array.from(c.inL2),
-      updateL2: Float64Array.from(c.updateL2),
-      updateCos: Float64Array.from(c.updateCos),
-      values: [...c.values],
+      ...t,
+      ...floats,
+      argMaxAbs: c.argMaxAbs.slice(0, n),
+      topIndices: Array.from({ length: n }, (_, i) => topIndices.subarray(i * k, i * k + c.topCount[i]!)),
+      topValues: Array.from({ length: n }, (_, i) => topValues.subarray(i * k, i * k + c.topCount[i]!)),
+      values: this.fullTensors ? [...this.values] : new Array<null>(n).fill(null),
       meta: { topK: this.stats.topK, nearZeroEps: this.stats.nearZeroEps, median: this.stats.median, droppedValueRows: this.dropped, extra: { ...extra } },
     };
   }
-}
-
-function splitRows<T extends Int32Array | Float32Array>(flat: T, start: readonly number[]): T[] {
-  return start.slice(0, -1).map((s, r) => flat.subarray(s, start[r + 1]) as T);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -275,19 +230,10 @@ export function concatActivationTables(parts: readonly ActivationTable[]): Activ
     batch: cat((t) => t.batch, Int32Array),
     position: cat((t) => t.position, Int32Array),
     width: cat((t) => t.width, Int32Array),
-    l2: cat((t) => t.l2, Float64Array),
-    mean: cat((t) => t.mean, Float64Array),
-    maxAbs: cat((t) => t.maxAbs, Float64Array),
     argMaxAbs: cat((t) => t.argMaxAbs, Int32Array),
-    medianAbs: cat((t) => t.medianAbs, Float64Array),
-    fracZero: cat((t) => t.fracZero, Float64Array),
-    fracNearZero: cat((t) => t.fracNearZero, Float64Array),
-    fracPositive: cat((t) => t.fracPositive, Float64Array),
+    ...(Object.fromEntries(FLOAT_STATS.map((k) => [k, cat((t) => t[k], Float64Array)])) as Record<FloatStat, Float64Array>),
     topIndices: parts.flatMap((t) => t.topIndices),
     topValues: parts.flatMap((t) => t.topValues),
-    inL2: cat((t) => t.inL2, Float64Array),
-    updateL2: cat((t) => t.updateL2, Float64Array),
-    updateCos: cat((t) => t.updateCos, Float64Array),
     values: parts.flatMap((t) => t.values),
     meta: { ...first.meta, droppedValueRows: parts.reduce((n, t) => n + t.meta.droppedValueRows, 0) },
   };

@@ -39,28 +39,16 @@ export interface RowStatsOptions {
   median?: boolean;
 }
 
-/** Reusable top-k buffers for `rowStats`, so recording allocates nothing per row. */
-export interface TopKScratch {
-  indices: Int32Array;
-  values: Float32Array;
-  abs: Float64Array;
-}
-
-/** `TopKScratch` for k entries. */
-export function topKScratch(k: number): TopKScratch {
-  return { indices: new Int32Array(k), values: new Float32Array(k), abs: new Float64Array(k) };
-}
-
 /** Summary statistics of one row (one batch item at one position) of an activation. */
 export interface RowStats {
   /** ‖x‖₂ over the features. */
   l2: number;
   mean: number;
-  /** max |x|. */
+  /** max |x| over the non-NaN features (NaN when there are none). */
   maxAbs: number;
-  /** Feature index of max |x| (first one on ties). */
+  /** Feature index of max |x| (first one on ties; −1 when every feature is NaN). */
   argMaxAbs: number;
-  /** median |x| (lower median; estimated from 32 strided entries for wider rows). */
+  /** median |x| (lower median; estimated from 32 strided entries for wider rows; NaN if a sampled entry is NaN). */
   medianAbs: number;
   /** Fraction of features exactly 0 (the lazy-neuron measure is 1 − this after a ReLU). */
   fracZero: number;
@@ -68,7 +56,11 @@ export interface RowStats {
   fracNearZero: number;
   /** Fraction of features > 0: the nonzero fraction a ReLU would leave, for pre-activations. */
   fracPositive: number;
-  /** Indices of the topK largest |x|, largest first (views of the `top` scratch when one is passed: copy them to keep). */
+  /**
+   * Indices of the topK largest |x|, largest first, earlier index first on ties.
+   * NaN features are never among them, so a row with fewer than topK non-NaN
+   * features has fewer entries.
+   */
   topIndices: Int32Array;
   /** x at `topIndices` (signed). */
   topValues: Float32Array;
@@ -87,143 +79,331 @@ export function resolveRowStatsOptions(opts: RowStatsOptions = {}): Required<Row
 /** Rows wider than this get their median |x| from this many evenly strided entries. */
 export const MEDIAN_SAMPLE = 32;
 
+/** The float64 per-row statistics, in the column order of activation tables. */
+export const FLOAT_STATS = ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "fracPositive", "inL2", "updateL2", "updateCos"] as const;
+/** Name of a float64 per-row statistic. */
+export type FloatStat = (typeof FLOAT_STATS)[number];
+
 /**
- * Summary statistics of `x[offset .. offset + width)`.
- * `scratch` (length ≥ min(width, 32)) is reused for the median so a recorder
- * does not allocate per row. `medianAbs` is exact for rows of ≤ 32 features
- * and the median of 32 evenly strided entries for wider rows: a ±20% estimate,
- * enough for the 1000×-median test of massive activations, at a fraction of
- * the cost of an exact selection (which dominated the recording overhead).
+ * Per-row statistics of many rows in growable typed-array columns (capacity
+ * doubles), which `RowStatsKernel.addRows` writes into without allocating per
+ * row. Row r's top-k entries are `topIndices/topValues[r·topK .. r·topK + topCount[r])`.
  */
-export function rowStats(
-  x: Float32Array,
-  offset: number,
-  width: number,
-  opts: Required<RowStatsOptions>,
-  scratch: Float64Array = new Float64Array(Math.min(width, MEDIAN_SAMPLE)),
-  top: TopKScratch = topKScratch(opts.topK),
-): RowStats {
+export class StatsColumns {
+  /** Rows held. */
+  length = 0;
+  /** The float64 statistics (`inL2`, `updateL2`, `updateCos` are NaN for rows without update statistics). */
+  f = {} as Record<FloatStat, Float64Array>;
+  argMaxAbs = new Int32Array(0);
+  topCount = new Int32Array(0);
+  topIndices = new Int32Array(0);
+  topValues = new Float32Array(0);
+  private capacity = 0;
+
+  /** @param topK top-k entries kept per row (the stride of `topIndices`). */
+  constructor(readonly topK: number) {
+    this.reserve(256);
+  }
+
+  /** Makes room for `rows` more rows. */
+  reserve(rows: number): void {
+    const need = this.length + rows;
+    if (need <= this.capacity) return;
+    const cap = Math.max(need, 2 * this.capacity);
+    const grow = <T extends Float64Array | Int32Array | Float32Array>(a: T, n: number, Ctor: new (n: number) => T): T => {
+      const b = new Ctor(n);
+      b.set(a);
+      return b;
+    };
+    for (const k of FLOAT_STATS) this.f[k] = grow(this.f[k] ?? new Float64Array(0), cap, Float64Array);
+    this.argMaxAbs = grow(this.argMaxAbs, cap, Int32Array);
+    this.topCount = grow(this.topCount, cap, Int32Array);
+    this.topIndices = grow(this.topIndices, cap * this.topK, Int32Array);
+    this.topValues = grow(this.topValues, cap * this.topK, Float32Array);
+    this.capacity = cap;
+  }
+}
+
+/** Bit pattern of +Infinity as float32: |x| bit patterns above it are NaN. */
+const INF_BITS = 0x7f800000;
+/**
+ * How far below the previous row's k-th largest |x| the next row's candidate
+ * threshold starts, in float32 bit-pattern units (2^20: about 0.9×). Lower
+ * lets more candidates through; higher makes more rows fall back to a full scan.
+ */
+const GUESS_STEP = 1 << 20;
+
+/**
+ * Accumulators of one row pass, reused from row to row. The passes are small
+ * functions rather than loops inside `addRows`, so V8 optimizes them whole
+ * with full type feedback instead of on-stack-replacing a loop of a function
+ * whose tail it has not seen run (which deoptimized on every call).
+ */
+class RowPass {
+  sum = 0;
+  sq = 0;
+  zeros = 0;
+  near = 0;
+  positive = 0;
+  /** Entries in the top-k list. */
+  filled = 0;
+  /** Candidate threshold for the next row, as a |x| bit pattern (0: every feature). */
+  guess = 0;
+  ii = 0;
+  uu = 0;
+  ui = 0;
+  /** |x| bit patterns of the top-k list, largest first (non-negative floats order like their bits). */
+  readonly topBits: Int32Array;
+  /** Feature indices of the top-k list. */
+  readonly topIdx: Int32Array;
+  /** Positions of the features that may be in the top k. */
+  cand = new Int32Array(0);
+
+  constructor(k: number) {
+    this.topBits = new Int32Array(k);
+    this.topIdx = new Int32Array(k);
+  }
+}
+
+/**
+ * One pass over `x[off .. end)` (`bits`: the same memory as int32): sum, sum
+ * of squares, zero / near-zero / positive counts, and the positions whose |x|
+ * reaches a guessed threshold. If at least `kk` do, the k-th largest |x| is
+ * at least the guess, so the top k are among them and only they go through the
+ * sorted insertion (whose unpredictable branches made the top-k most of the
+ * cost); otherwise (or with NaN in the row) every position does. The top-k
+ * list comes out sorted by |x|, earlier index first on ties, without NaN; its
+ * first entry is max |x|.
+ */
+function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, off: number, end: number, eps: number, kk: number): void {
+  const { topBits, topIdx, cand } = s;
+  const guess = s.guess;
   let sum = 0;
   let sq = 0;
-  let maxAbs = -1;
-  let argMaxAbs = 0;
   let zeros = 0;
   let near = 0;
   let positive = 0;
-  const eps = opts.nearZeroEps;
-  const k = Math.min(opts.topK, width);
-  const topIndices = top.indices.subarray(0, k);
-  const topValues = top.values.subarray(0, k);
-  const topAbs = top.abs.fill(-1);
-  let floor = k > 0 ? -1 : Infinity; // smallest |x| currently in the top-k list
-  const end = offset + width;
-  for (let p = offset; p < end; p++) {
+  let nc = 0;
+  for (let p = off; p < end; p++) {
     const v = x[p]!;
-    const a = Math.abs(v);
     sum += v;
     sq += v * v;
-    // Branch-free counts: on signed data these comparisons are unpredictable.
+    // Branch-free counts and candidate list: on signed data these comparisons are unpredictable.
     zeros += +(v === 0);
     positive += +(v > 0);
-    near += +(a <= eps);
-    if (a > maxAbs) {
-      maxAbs = a;
-      argMaxAbs = p - offset;
-    }
-    if (a > floor) {
-      // Insertion into a k-long sorted list: k is small, so this beats a heap.
-      let j = k - 1;
-      while (j > 0 && topAbs[j - 1]! < a) {
-        topAbs[j] = topAbs[j - 1]!;
-        topIndices[j] = topIndices[j - 1]!;
-        topValues[j] = topValues[j - 1]!;
+    near += +(Math.abs(v) <= eps);
+    cand[nc] = p;
+    nc += +((bits[p]! & 0x7fffffff) >= guess);
+  }
+  // A NaN passes any guess (its bits exceed +Inf's) and makes the sum NaN.
+  if (nc < kk || sum !== sum) {
+    nc = end - off;
+    for (let i = 0; i < nc; i++) cand[i] = off + i;
+  }
+  let filled = 0;
+  let floor = -1; // smallest |x| bits in the list once it is full
+  for (let i = 0; i < nc; i++) {
+    const p = cand[i]!;
+    const b = bits[p]! & 0x7fffffff;
+    if (b > floor && b <= INF_BITS) {
+      // Insertion into a short sorted list (k is small: beats a heap).
+      let j = filled < kk ? filled++ : kk - 1;
+      while (j > 0 && topBits[j - 1]! < b) {
+        topBits[j] = topBits[j - 1]!;
+        topIdx[j] = topIdx[j - 1]!;
         j--;
       }
-      topAbs[j] = a;
-      topIndices[j] = p - offset;
-      topValues[j] = v;
-      floor = topAbs[k - 1]!;
+      topBits[j] = b;
+      topIdx[j] = p - off;
+      if (filled === kk) floor = topBits[kk - 1]!;
     }
   }
-  let median = NaN;
-  if (width > 0 && opts.median) {
-    const n = Math.min(width, MEDIAN_SAMPLE);
-    for (let i = 0; i < n; i++) scratch[i] = Math.abs(x[offset + Math.floor((i * width) / n)]!);
-    median = selectKth(scratch, n, (n - 1) >> 1);
-  }
-  return {
-    l2: Math.sqrt(sq),
-    mean: width > 0 ? sum / width : NaN,
-    maxAbs: width > 0 ? maxAbs : NaN,
-    argMaxAbs,
-    medianAbs: median,
-    fracZero: width > 0 ? zeros / width : NaN,
-    fracNearZero: width > 0 ? near / width : NaN,
-    fracPositive: width > 0 ? positive / width : NaN,
-    topIndices,
-    topValues,
-  };
+  s.sum = sum;
+  s.sq = sq;
+  s.zeros = zeros;
+  s.near = near;
+  s.positive = positive;
+  s.filled = filled;
+  s.guess = filled === kk ? Math.max(0, topBits[kk - 1]! - GUESS_STEP) : 0;
 }
 
-/** k-th smallest of `a[0..n)` (0-based), reordering `a` in place (Hoare quickselect). */
-export function selectKth(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k]!;
-  }
-  return a[k]!;
-}
-
-/** Median of |x| over all of `x` (lower median), without changing `x`. */
-export function medianAbs(x: ArrayLike<number>): number {
-  const n = x.length;
-  if (n === 0) return NaN;
-  const a = new Float64Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.abs(x[i]!);
-  return selectKth(a, n, (n - 1) >> 1);
-}
-
-/** Residual-update statistics of a row whose module input and output have the same shape. */
-export interface UpdateStats {
-  /** ‖in‖₂. */
-  inL2: number;
-  /** ‖out − in‖₂: the size of the module's update to the residual stream. */
-  updateL2: number;
-  /** cos(out − in, in); NaN when either is zero. Negative: the update erases the stream. */
-  updateCos: number;
-}
-
-/** `UpdateStats` of one row of `input` and `output` (same layout). */
-export function updateStats(input: ArrayLike<number>, output: ArrayLike<number>, offset: number, width: number): UpdateStats {
+/** ‖in‖², ‖x − in‖² and (x − in)·in over `[off, end)`. */
+function scanUpdate(s: RowPass, x: Float32Array, input: Float32Array, off: number, end: number): void {
   let ii = 0;
   let uu = 0;
   let ui = 0;
-  for (let i = offset; i < offset + width; i++) {
-    const a = input[i]!;
-    const u = output[i]! - a;
+  for (let p = off; p < end; p++) {
+    const a = input[p]!;
+    const u = x[p]! - a;
     ii += a * a;
     uu += u * u;
     ui += u * a;
   }
-  const denom = Math.sqrt(ii * uu);
-  return { inL2: Math.sqrt(ii), updateL2: Math.sqrt(uu), updateCos: denom > 0 ? ui / denom : NaN };
+  s.ii = ii;
+  s.uu = uu;
+  s.ui = ui;
+}
+
+/**
+ * Computes the summary statistics of activation rows, one pass over each row
+ * (`scanRow`; `scanUpdate` over the row and the module input when there is
+ * one), writing straight into `StatsColumns`. Scratch space is allocated once
+ * per kernel (grown for wider rows).
+ */
+export class RowStatsKernel {
+  private readonly opts: Required<RowStatsOptions>;
+  private readonly pass: RowPass;
+  private readonly sample = new Float64Array(MEDIAN_SAMPLE);
+  /** Feature offsets of the median sample for rows of `sampleWidth` features. */
+  private readonly sampleAt = new Int32Array(MEDIAN_SAMPLE);
+  private sampleWidth = -1;
+
+  constructor(opts: Required<RowStatsOptions>) {
+    this.opts = opts;
+    // At least one slot: the first entry is max |x| even when topK is 0.
+    this.pass = new RowPass(Math.max(1, opts.topK));
+  }
+
+  /**
+   * Appends the statistics of `rows` consecutive rows of `width` features of
+   * `x` (row-major) to `cols`. With `input` (same layout as `x`: the module's
+   * input when it has the output's shape) the rows also get ‖in‖₂, ‖x − in‖₂
+   * and cos(x − in, in); without, those are NaN.
+   */
+  addRows(cols: StatsColumns, x: Float32Array, rows: number, width: number, input: Float32Array | null): void {
+    cols.reserve(rows);
+    const { topK, nearZeroEps: eps, median } = this.opts;
+    const kk = Math.max(1, Math.min(topK, width));
+    const keep = Math.min(topK, width);
+    const s = this.pass;
+    if (s.cand.length < width) s.cand = new Int32Array(width);
+    const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
+    const { topIdx } = s;
+    const f = cols.f;
+    const { argMaxAbs, topCount, topIndices, topValues } = cols;
+    const n = width > 0 ? width : NaN;
+    for (let row = 0, r = cols.length; row < rows; row++, r++) {
+      const off = row * width;
+      scanRow(s, x, bits, off, off + width, eps, kk);
+      if (input !== null) {
+        scanUpdate(s, x, input, off, off + width);
+        const denom = Math.sqrt(s.ii * s.uu);
+        f.inL2[r] = Math.sqrt(s.ii);
+        f.updateL2[r] = Math.sqrt(s.uu);
+        f.updateCos[r] = denom > 0 ? s.ui / denom : NaN;
+      } else {
+        f.inL2[r] = f.updateL2[r] = f.updateCos[r] = NaN;
+      }
+      f.l2[r] = Math.sqrt(s.sq);
+      f.mean[r] = s.sum / n;
+      f.fracZero[r] = s.zeros / n;
+      f.fracNearZero[r] = s.near / n;
+      f.fracPositive[r] = s.positive / n;
+      f.maxAbs[r] = s.filled > 0 ? Math.abs(x[off + topIdx[0]!]!) : NaN;
+      argMaxAbs[r] = s.filled > 0 ? topIdx[0]! : -1;
+      const count = Math.min(keep, s.filled);
+      topCount[r] = count;
+      for (let j = 0, o = r * topK; j < count; j++, o++) {
+        topIndices[o] = topIdx[j]!;
+        topValues[o] = x[off + topIdx[j]!]!;
+      }
+      f.medianAbs[r] = median && width > 0 ? this.sampledMedian(x, off, width) : NaN;
+    }
+    cols.length += rows;
+  }
+
+  /** Lower median of |x| over `MEDIAN_SAMPLE` evenly strided features of the row (all of them when fewer); NaN if one is NaN. */
+  private sampledMedian(x: Float32Array, off: number, width: number): number {
+    const n = Math.min(width, MEDIAN_SAMPLE);
+    const { sample, sampleAt } = this;
+    if (this.sampleWidth !== width) {
+      for (let i = 0; i < n; i++) sampleAt[i] = Math.floor((i * width) / n);
+      this.sampleWidth = width;
+    }
+    let nan = false;
+    for (let i = 0; i < n; i++) {
+      const a = Math.abs(x[off + sampleAt[i]!]!);
+      nan ||= a !== a;
+      sample[i] = a;
+    }
+    return nan ? NaN : selectKth(sample, n, (n - 1) >> 1);
+  }
+}
+
+/**
+ * Summary statistics of `x[offset .. offset + width)` (one row; see
+ * `RowStatsKernel` for many). `medianAbs` is exact for rows of ≤ 32 features
+ * and the median of 32 evenly strided entries for wider rows: a ±20% estimate,
+ * enough for the 1000×-median test of massive activations, at a fraction of
+ * the cost of an exact selection (which dominated the recording overhead).
+ */
+export function rowStats(x: Float32Array, offset: number, width: number, opts: Required<RowStatsOptions>): RowStats {
+  const cols = new StatsColumns(opts.topK);
+  new RowStatsKernel(opts).addRows(cols, x.subarray(offset, offset + width), 1, width, null);
+  const f = cols.f;
+  return {
+    l2: f.l2[0]!,
+    mean: f.mean[0]!,
+    maxAbs: f.maxAbs[0]!,
+    argMaxAbs: cols.argMaxAbs[0]!,
+    medianAbs: f.medianAbs[0]!,
+    fracZero: f.fracZero[0]!,
+    fracNearZero: f.fracNearZero[0]!,
+    fracPositive: f.fracPositive[0]!,
+    topIndices: cols.topIndices.slice(0, cols.topCount[0]!),
+    topValues: cols.topValues.slice(0, cols.topCount[0]!),
+  };
+}
+
+/**
+ * k-th smallest of `a[0..n)` (0-based), reordering `a` in place. Quickselect
+ * with branch-free partitions (the element is moved either way and the
+ * comparison only advances an index, so random data costs no mispredicted
+ * branches: about 2× faster than a Hoare partition here) and a separate run
+ * for pivot ties, so repeated values (ReLU zeros) stay linear. `a` should
+ * hold no NaN (a NaN met as pivot returns NaN).
+ */
+export function selectKth(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n; // the k-th smallest lies in a[lo, hi)
+  while (hi - lo > 1) {
+    const pivot = a[(lo + hi) >> 1]!;
+    if (pivot !== pivot) return NaN; // NaN compares false both ways: no progress possible
+    let lt = lo; // a[lo, lt) < pivot
+    for (let i = lo; i < hi; i++) {
+      const v = a[i]!;
+      a[i] = a[lt]!;
+      a[lt] = v;
+      lt += +(v < pivot);
+    }
+    if (k < lt) {
+      hi = lt;
+      continue;
+    }
+    let eq = lt; // a[lt, eq) == pivot
+    for (let i = lt; i < hi; i++) {
+      const v = a[i]!;
+      a[i] = a[eq]!;
+      a[eq] = v;
+      eq += +(v === pivot);
+    }
+    if (k < eq) return pivot;
+    lo = eq;
+  }
+  return a[k]!;
+}
+
+/** Median of |x| over all of `x` (lower median), without changing `x`; NaN when `x` is empty or holds a NaN. */
+export function medianAbs(x: ArrayLike<number>): number {
+  const n = x.length;
+  if (n === 0) return NaN;
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Math.abs(x[i]!);
+    if (v !== v) return NaN;
+    a[i] = v;
+  }
+  return selectKth(a, n, (n - 1) >> 1);
 }
 
 /**
