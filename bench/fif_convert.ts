@@ -8,8 +8,8 @@
  *
  * Wall and CPU (user + system) times per run and their medians. Also timed:
  * the CLI's start-up alone (`neurocode --version`) and the same conversion
- * inside one node process after its imports (what the FIF reader and the
- * .npy writer cost). `--hugepages` runs every process with
+ * inside one node process after its imports (`fifToNpy`, what `convert`
+ * runs for FIF → .npy: the data streamed in chunks, written atomically). `--hugepages` runs every process with
  * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge pages for large
  * allocations). The machine is shared (2 cores): compare medians of one run.
  */
@@ -51,11 +51,11 @@ np.save(sys.argv[2], raw.get_data().astype(np.float32))
 print(time.perf_counter() - w, time.process_time() - c)
 `;
 
-// The same conversion inside one node process after the imports.
+// The same conversion inside one node process after the imports: what `convert` runs (fifToNpy, streamed in chunks).
 const INPROC = `
-const { readRecording, writeRecording } = await import(${JSON.stringify(join(ROOT, "dist", "io", "open.js"))});
+const { fifToNpy } = await import(${JSON.stringify(join(ROOT, "dist", "io", "fif", "to-npy.js"))});
 const w = performance.now(), c = process.cpuUsage();
-writeRecording(process.argv[1], readRecording(process.argv[2]));
+await fifToNpy(process.argv[2], process.argv[1]);
 const u = process.cpuUsage(c);
 console.log((performance.now() - w) / 1000, (u.user + u.system) / 1e6);
 `;
