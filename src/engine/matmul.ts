@@ -14,7 +14,11 @@ import { singleThreaded } from "./wasm-threads.js";
  *  3. runs a true batch as one XNNPACK product per matrix, on views into the
  *     operands' and the output's wasm memory (no copies);
  *  4. never lets XNNPACK's operator cache (keyed by tensor id, not shape) see
- *     a reshaped alias of a tensor it has packed before.
+ *     a reshaped alias of a tensor it has packed before;
+ *  5. keeps a packed right operand for as long as its data lives when it is a
+ *     whole tensor used as is (weights in inference, a recurrent weight across
+ *     time steps): repacking a 256×1024 weight costs about as much as a
+ *     64-row product with it.
  */
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
@@ -23,7 +27,7 @@ type Info = tf.TensorInfo;
 /** The parts of tfjs-backend-wasm's BackendWasm this file relies on. */
 interface WasmBackend {
   dataIdNextNumber: number;
-  disposeData(dataId: object): boolean;
+  disposeData(dataId: object, force?: boolean): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   getMemoryOffset(dataId: object): number;
   wasm: {
@@ -71,7 +75,7 @@ function fastBatchMatMul(args: KernelArgs): Info {
     const outShape = [...tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), M, N];
     const batch = prod(outShape.slice(0, -2));
     // A batch against one right operand is one tall product.
-    if (batchB === 1) return products(backend, a, b, 1, false, batchA * M, K, N, outShape);
+    if (batchB === 1) return products(backend, a, b, 1, false, batchA * M, K, N, outShape, b === b0);
     if ((batchA === 1 || batchA === batch) && batchB === batch) return products(backend, a, b, batch, batchA === 1, M, K, N, outShape);
     // Partial broadcasting of batch dims (rare): the stock kernel handles it.
     return original!.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as Info;
@@ -90,7 +94,7 @@ const SMALL_PRODUCT = 1 << 20;
  * under another shape (as a reshape alias does) would read stale weights;
  * unregistering the views frees the cached operators and nothing else.
  */
-function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA: boolean, M: number, K: number, N: number, outShape: number[]): Info {
+function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA: boolean, M: number, K: number, N: number, outShape: number[], keepB = false): Info {
   wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
   const out = backend.makeOutput(outShape, "float32");
   if (M * N === 0) return out;
@@ -104,10 +108,13 @@ function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA:
     for (let i = 0; i < batch; i++) {
       const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++] as const;
       reg.registerTensor(ids[0], M * K, aOff + (shareA ? 0 : i * M * K * 4));
-      reg.registerTensor(ids[1], K * N, bOff + i * K * N * 4);
+      const bId = keepB ? keptOperandId(backend, b.dataId, K, N, bOff) : ids[1];
+      if (!keepB) reg.registerTensor(ids[1], K * N, bOff + i * K * N * 4);
       reg.registerTensor(ids[2], M * N, oOff + i * M * N * 4);
-      wasmMatMul!(ids[0], aShape, 3, ids[1], bShape, 3, false, false, ids[2]);
-      for (const id of ids) reg.disposeData(id);
+      wasmMatMul!(ids[0], aShape, 3, bId, bShape, 3, false, false, ids[2]);
+      reg.disposeData(ids[0]);
+      if (!keepB) reg.disposeData(ids[1]);
+      reg.disposeData(ids[2]);
     }
   };
   // Waking the thread pool costs more than it saves on small products (measured:
@@ -115,6 +122,41 @@ function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA:
   if (M * K * N < SMALL_PRODUCT) singleThreaded(each);
   else each();
   return out;
+}
+
+/** Ids under which whole right operands stay packed, by their data and [K, N] (a reshape shares the data). */
+const kept = new Map<object, Map<string, number>>();
+let releaseHooked = false;
+
+/**
+ * The id of `dataId`'s data seen as a [K, N] right operand, registered on
+ * first use. The registration (and XNNPACK's packed copy) is released when the
+ * backend frees the data, so an id never outlives the memory it views.
+ */
+function keptOperandId(backend: WasmBackend, dataId: object, K: number, N: number, offset: number): number {
+  if (!releaseHooked) {
+    releaseHooked = true;
+    const dispose = backend.disposeData.bind(backend);
+    backend.disposeData = (id: object, force?: boolean): boolean => {
+      const freed = dispose(id, force);
+      const views = freed ? kept.get(id) : undefined;
+      if (views) {
+        for (const v of views.values()) backend.wasm.tfjs.disposeData(v);
+        kept.delete(id);
+      }
+      return freed;
+    };
+  }
+  let views = kept.get(dataId);
+  if (!views) kept.set(dataId, (views = new Map()));
+  const key = `${K},${N}`;
+  let id = views.get(key);
+  if (id === undefined) {
+    id = backend.dataIdNextNumber++;
+    backend.wasm.tfjs.registerTensor(id, K * N, offset);
+    views.set(key, id);
+  }
+  return id;
 }
 
 /**

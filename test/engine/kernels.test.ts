@@ -55,6 +55,40 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     }
   });
 
+  it("matMul keeps a right operand packed only while its data lives, and per shape", () => {
+    // Reference products on the cpu backend's arithmetic: plain loops over the host values.
+    const ref = (a: tf.Tensor, b: tf.Tensor): Float32Array => {
+      const [M, K] = a.shape as [number, number];
+      const N = b.shape[1]!;
+      const av = a.dataSync();
+      const bv = b.dataSync();
+      const out = new Float32Array(M * N);
+      for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) out[i * N + j] += av[i * K + k]! * bv[k * N + j]!;
+      return out;
+    };
+    const close = (got: tf.Tensor, want: Float32Array): void => {
+      const g = got.dataSync();
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(g[i]! - want[i]!));
+      expect(worst).toBeLessThan(1e-4);
+      got.dispose();
+    };
+    const a = rand([6, 12]);
+    for (let round = 0; round < 20; round++) {
+      // A fresh weight each round, freed after use: its memory is reused by the next one,
+      // whose values differ; a stale packed copy would give the previous round's product.
+      const w = rand([12, 8]);
+      close(tf.matMul(a, w), ref(a, w));
+      close(tf.matMul(a, w), ref(a, w)); // second use: the kept packing
+      // The same data as another shape (a reshape shares it) is packed separately.
+      const w2 = tf.reshape(w, [12 * 8 / 16, 16]);
+      const a2 = rand([3, 6]);
+      close(tf.matMul(a2, w2), ref(a2, w2));
+      tf.dispose([w, w2, a2]);
+    }
+    a.dispose();
+  });
+
   it("transpose: every permutation of a rank-4 tensor, int32 and rank 2", () => {
     const x = rand([3, 4, 5, 6]);
     const perms = [[0, 1, 3, 2], [3, 2, 1, 0], [1, 0, 2, 3], [2, 0, 3, 1], [0, 2, 1, 3]];
