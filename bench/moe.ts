@@ -4,7 +4,7 @@
  * training step = forward, backward and an AdamW update, on [32, 64, 128]
  * tokens. Prints both medians (wall and CPU) and the ratio.
  *
- *   npx tsx bench/moe.ts [--runs 9] [--hidden 256]
+ *   npx tsx bench/moe.ts [--runs 9] [--hidden 256] [--profile [--shapes]]
  */
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, buildFeedForward, collectMoEAux, initBackend, manualSeed, trainStep, type FeedForwardBlock } from "../src/index.js";
@@ -61,11 +61,12 @@ if (process.argv.includes("--profile")) {
   const prof = await tf.profile(() => void step(blocks.moe!, opts.moe!));
   const byKernel = new Map<string, [number, number]>();
   for (const k of prof.kernels) {
-    const [ms, n] = byKernel.get(k.name) ?? [0, 0];
-    byKernel.set(k.name, [ms + (k.kernelTimeMs as number), n + 1]);
+    const key = process.argv.includes("--shapes") ? `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join("·")}` : k.name;
+    const [ms, n] = byKernel.get(key) ?? [0, 0];
+    byKernel.set(key, [ms + (k.kernelTimeMs as number), n + 1]);
   }
   const rows = [...byKernel].sort((a, b) => b[1][0] - a[1][0]);
   const total = rows.reduce((s, [, [ms]]) => s + ms, 0);
   console.log(`MoE step profile (kernel time ${total.toFixed(1)} ms):`);
-  for (const [name, [ms, n]] of rows.slice(0, 25)) console.log(`  ${name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms ${String(n).padStart(5)} calls`);
+  for (const [name, [ms, n]] of rows.slice(0, 25)) console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(7)} ms ${String(n).padStart(5)} calls`);
 }

@@ -17,7 +17,8 @@ import * as tf from "@tensorflow/tfjs";
  *   out of the heap for each piece).
  * - GatherV2 (embedding lookups, MoE dispatch): the stock kernel moves
  *   ~10-20 M floats/s; this one copies whole rows heap to heap.
- * - Sum over leading axes (every bias gradient: [rows, out] → [out]): the stock
+ * - Sum over leading or middle axes (every bias gradient: [rows, out] → [out],
+ *   [experts, slots, out] → [experts, out]): the stock
  *   kernel transposes the input first (44 ms for 2048x512 under load); one
  *   streaming pass with a float64 accumulator needs no transpose.
  */
@@ -206,21 +207,30 @@ function fastSum(args: KernelArgs): Info {
   const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
   const r = x.shape.length;
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-  const leading = axes.length > 0 && axes.length < r && axes.every((a, i) => a === i);
-  if (!leading || x.dtype !== "float32") return originals.get("Sum")!.kernelFunc(args) as Info;
+  // A contiguous block of axes short of the last one: x is [A, R, B], summed over R.
+  const block = axes.length > 0 && axes[axes.length - 1]! < r - 1 && axes.every((a, i) => a === axes[0]! + i);
+  if (!block || x.dtype !== "float32") return originals.get("Sum")!.kernelFunc(args) as Info;
   const backend = args.backend as unknown as WasmHeapBackend;
-  const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-  const rest = x.shape.slice(axes.length);
-  const cols = rest.reduce((a, b) => a * b, 1);
-  const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, "float32");
+  const first = axes[0]!;
+  const last = axes[axes.length - 1]!;
+  const size = (dims: number[]): number => dims.reduce((p, d) => p * d, 1);
+  const outer = size(x.shape.slice(0, first));
+  const rows = size(x.shape.slice(first, last + 1));
+  const cols = size(x.shape.slice(last + 1));
+  const outShape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : [...x.shape.slice(0, first), ...x.shape.slice(last + 1)];
+  const out = backend.makeOutput(outShape, "float32");
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const os = backend.typedArrayFromHeap(out) as Float32Array;
   // Row by row into a float64 accumulator: streams memory once, no transpose.
   const acc = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) acc[j] += xs[o + j]!;
+  for (let a = 0; a < outer; a++) {
+    acc.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const o = (a * rows + i) * cols;
+      for (let j = 0; j < cols; j++) acc[j] += xs[o + j]!;
+    }
+    os.set(acc, a * cols);
   }
-  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
   return out;
 }
 

@@ -134,7 +134,7 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     tf.dispose([x, idx]);
   });
 
-  it("sum over leading axes (bias gradients) and other axes", () => {
+  it("sum over leading and middle axes (bias gradients) and other axes", () => {
     const x = rand([6, 5, 4]);
     expectSame(() => tf.sum(x, 0), 1e-5);
     expectSame(() => tf.sum(x, [0, 1]), 1e-5);
@@ -142,6 +142,12 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     expectSame(() => tf.sum(x, 1), 1e-5);
     expectSame(() => tf.sum(x, -1), 1e-5);
     expectSame(() => tf.sum(x), 1e-5);
-    x.dispose();
+    const y = rand([3, 4, 5, 6, 2]);
+    expectSame(() => tf.sum(y, 1), 1e-5); // a middle axis: expert bias gradients
+    expectSame(() => tf.sum(y, [1, 2]), 1e-5);
+    expectSame(() => tf.sum(y, [2, 3], true), 1e-5);
+    expectSame(() => tf.sum(y, [1, 3]), 1e-5); // not contiguous: the stock kernel
+    expectSame(() => tf.sum(y, [0, 1, 2, 3]), 1e-5);
+    tf.dispose([x, y]);
   });
 });
