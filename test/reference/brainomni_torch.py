@@ -57,10 +57,16 @@ def resblock(sd, p, x):
     return sconv(sd, p + ".shortcut", x, 1) + h
 
 
+_LSTMS = {}  # built once per state dict and layer, as a model holds its modules
+
+
 def slstm(sd, p, x):
     H = x.shape[1]
-    lstm = torch.nn.LSTM(H, H, 2)
-    lstm.load_state_dict({k[len(p) + 6 :]: v for k, v in sd.items() if k.startswith(p + ".lstm.")})
+    key = (id(sd), p)
+    if key not in _LSTMS:
+        _LSTMS[key] = torch.nn.LSTM(H, H, 2)
+        _LSTMS[key].load_state_dict({k[len(p) + 6 :]: v for k, v in sd.items() if k.startswith(p + ".lstm.")})
+    lstm = _LSTMS[key]
     seq = x.permute(2, 0, 1)
     y, _ = lstm(seq)
     return (y + seq).permute(1, 2, 0)
