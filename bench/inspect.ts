@@ -1,32 +1,43 @@
 /**
  * Recording overhead of the inspection core: forward passes of a small
  * transformer with and without an ActivationRecorder taking summary statistics
- * of every residual block and feed-forward pre-activation.
+ * of every residual block (and, in the last variant, every feed-forward
+ * pre-activation `linear1`, 4× wider).
  *
- *   npx tsx bench/inspect.ts
+ *   npx tsx bench/inspect.ts [--repeats 31]
  *
  * Passes alternate (plain, recorded) so machine load hits both alike; medians
- * and minimums over REPEATS rounds are reported, of wall time and of process
- * CPU time (the wasm backend runs on one thread, so CPU time is the work done;
- * the minimum is the least disturbed pass on a shared machine). Target:
- * overhead ≤ 20%.
+ * and minimums over the rounds are reported, of wall time and of process CPU
+ * time (all threads: the wasm backend's pool included). The last lines time the
+ * statistics alone on stored activations, per recorded value. Target: overhead
+ * ≤ 20%.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/engine/backend.js";
 import { manualSeed, rng } from "../src/engine/random.js";
-import { ActivationRecorder } from "../src/inspect/recorder.js";
+import { ActivationTableBuilder, type CallRecord } from "../src/inspect/records.js";
+import { ActivationRecorder, matchModules } from "../src/inspect/recorder.js";
 import { TourTransformer } from "../src/inspect/tour-model.js";
+import { arg, median } from "./common.js";
 
-const REPEATS = 31;
+const REPEATS = arg("--repeats", 31);
 const CASES = [
-  { name: "B=8 T=64 d=64 L=4 ff=256", B: 8, T: 64, cfg: { inDim: 16, dModel: 64, nHead: 4, layers: 4, dimFeedforward: 256, classes: 4 } },
-  { name: "B=4 T=128 d=128 L=6 ff=512", B: 4, T: 128, cfg: { inDim: 16, dModel: 128, nHead: 8, layers: 6, dimFeedforward: 512, classes: 4 } },
+  { name: "d=64 L=4 ff=256 B=8 T=64", B: 8, T: 64, cfg: { inDim: 16, dModel: 64, nHead: 4, layers: 4, dimFeedforward: 256, classes: 4 } },
+  { name: "d=128 L=6 ff=512 B=4 T=128", B: 4, T: 128, cfg: { inDim: 16, dModel: 128, nHead: 8, layers: 6, dimFeedforward: 512, classes: 4 } },
+];
+const VARIANTS = [
+  { record: ["blocks.*"], median: false },
+  { record: ["blocks.*"], median: true },
+  { record: ["blocks.*", "blocks.*.linear1"], median: false },
 ];
 
-const mid = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+interface Times {
+  wall: number;
+  cpu: number;
+}
 
 /** Wall and CPU milliseconds of one forward pass (output read back to the host). */
-function forwardMs(model: TourTransformer, x: tf.Tensor): { wall: number; cpu: number } {
+function forwardMs(model: TourTransformer, x: tf.Tensor): Times {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const y = model.call(x);
@@ -39,35 +50,57 @@ function forwardMs(model: TourTransformer, x: tf.Tensor): { wall: number; cpu: n
 
 const backend = await initBackend();
 manualSeed(0);
-console.log(`backend ${backend}; medians of ${REPEATS} alternating rounds`);
+console.log(`backend ${backend}; ${REPEATS} alternating rounds; overhead = recorded / plain − 1 (median of rounds, min of rounds)`);
+const stored: { name: string; calls: CallRecord[] }[] = [];
 for (const c of CASES) {
   const model = new TourTransformer(c.cfg).eval();
   const x = tf.tensor(rng().normalArray(c.B * c.T * c.cfg.inDim), [c.B, c.T, c.cfg.inDim]);
-  const variants = [
-    { record: ["blocks.*"], median: false },
-    { record: ["blocks.*"], median: true },
-    { record: ["blocks.*", "blocks.*.linear1"], median: false },
-  ];
-  for (const { record, median } of variants) {
-    const plain: { wall: number; cpu: number }[] = [];
-    const recorded: { wall: number; cpu: number }[] = [];
+  for (const { record, median: withMedian } of VARIANTS) {
+    const plain: Times[] = [];
+    const recorded: Times[] = [];
     for (let i = 0; i < 3; i++) forwardMs(model, x); // warm-up
     for (let i = 0; i < REPEATS; i++) {
       plain.push(forwardMs(model, x));
-      const rec = new ActivationRecorder(model, { record, median });
+      const rec = new ActivationRecorder(model, { record, median: withMedian });
       recorded.push(forwardMs(model, x));
       rec.detach();
     }
-    for (const k of ["cpu", "wall"] as const) {
-      for (const [stat, f] of [["median", mid], ["min", (xs: number[]) => Math.min(...xs)]] as const) {
-        const p = f(plain.map((t) => t[k]));
-        const r = f(recorded.map((t) => t[k]));
-        console.log(
-          `${c.name}  record ${record.join(",").padEnd(24)} median ${median ? "on " : "off"}  ${k.padEnd(4)} ${stat.padEnd(6)} plain ${p.toFixed(2)} ms  recorded ${r.toFixed(2)} ms  ratio ${(r / p).toFixed(3)}`,
-        );
-      }
-    }
+    const cols = (["cpu", "wall"] as const).map((k) => {
+      const [p, r] = [plain, recorded].map((ts) => ts.map((t) => t[k]));
+      const [pm, rm, pn, rn] = [median(p!), median(r!), Math.min(...p!), Math.min(...r!)];
+      return `${k} ${pm.toFixed(1)}/${pn.toFixed(1)} → ${rm.toFixed(1)}/${rn.toFixed(1)} ms: ${((rm / pm - 1) * 100).toFixed(0)}% / ${((rn / pn - 1) * 100).toFixed(0)}%`;
+    });
+    console.log(`${c.name}  ${record.join(",").padEnd(26)} median ${withMedian ? "on " : "off"}  ${cols.join("   ")}`);
   }
+  // The activations of one pass, kept for the statistics-only timing below.
+  const calls: CallRecord[] = [];
+  const handles = matchModules(model, VARIANTS[2]!.record).map(([name, m]) =>
+    m.registerForwardHook(({ inputs, output }) => {
+      const [out, inp] = [output as tf.Tensor, inputs[0] as tf.Tensor];
+      const data = (t: tf.Tensor) => ({ shape: t.shape, data: t.dataSync() as Float32Array });
+      calls.push({ module: name, call: 0, shape: out.shape, output: data(out).data, input: data(inp) });
+    }),
+  );
+  forwardMs(model, x);
+  for (const h of handles) h.remove();
+  stored.push({ name: c.name, calls });
   x.dispose();
   model.dispose();
+}
+
+for (const { name, calls } of stored) {
+  const values = calls.reduce((n, r) => n + r.output.length, 0);
+  for (const withMedian of [false, true]) {
+    const ms: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const b = new ActivationTableBuilder({ median: withMedian });
+      const t0 = performance.now();
+      for (const r of calls) b.add(r);
+      ms.push(performance.now() - t0);
+    }
+    console.log(
+      `statistics alone, ${name}, ${calls.length} calls, ${values} values, median ${withMedian ? "on " : "off"}: ` +
+        `${median(ms).toFixed(2)} ms median, ${Math.min(...ms).toFixed(2)} ms min (${((Math.min(...ms) * 1e6) / values).toFixed(1)} ns per value)`,
+    );
+  }
 }

@@ -128,10 +128,12 @@ export class StatsColumns {
 const INF_BITS = 0x7f800000;
 /**
  * How far below the previous row's k-th largest |x| the next row's candidate
- * threshold starts, in float32 bit-pattern units (2^20: about 0.9×). Lower
- * lets more candidates through; higher makes more rows fall back to a full scan.
+ * threshold starts, in float32 bit-pattern units: 2^22 is half an octave
+ * (×0.5–0.75). On the residual streams and FFN pre-activations of
+ * `bench/inspect.ts` it gives 16–36 candidates per row and full rescans on
+ * under 6% of rows; 2^20 rescanned 20–35% of rows, 2^24 let 40–260 through.
  */
-const GUESS_STEP = 1 << 20;
+const GUESS_STEP = 1 << 22;
 
 /**
  * Accumulators of one row pass, reused from row to row. The passes are small
@@ -166,16 +168,17 @@ class RowPass {
 }
 
 /**
- * One pass over `x[off .. end)` (`bits`: the same memory as int32): sum, sum
- * of squares, zero / near-zero / positive counts, and the positions whose |x|
- * reaches a guessed threshold. If at least `kk` do, the k-th largest |x| is
- * at least the guess, so the top k are among them and only they go through the
- * sorted insertion (whose unpredictable branches made the top-k most of the
- * cost); otherwise (or with NaN in the row) every position does. The top-k
- * list comes out sorted by |x|, earlier index first on ties, without NaN; its
- * first entry is max |x|.
+ * One pass over `x[off .. end)` (`bits`: the same memory as int32) and, when
+ * given, the module input at the same positions: sum, sum of squares, zero /
+ * near-zero / positive counts, ‖in‖², ‖x − in‖², (x − in)·in, and the
+ * positions whose |x| reaches a guessed threshold. If at least `kk` do, the
+ * k-th largest |x| is at least the guess, so the top k are among them and only
+ * they go through the sorted insertion (whose unpredictable branches made the
+ * top-k most of the cost); otherwise (or with NaN in the row) every position
+ * does. The top-k list comes out sorted by |x|, earlier index first on ties,
+ * without NaN; its first entry is max |x|.
  */
-function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, off: number, end: number, eps: number, kk: number): void {
+function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, input: Float32Array | null, off: number, end: number, eps: number, kk: number): void {
   const { topBits, topIdx, cand } = s;
   const guess = s.guess;
   let sum = 0;
@@ -184,6 +187,9 @@ function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, off: number, end
   let near = 0;
   let positive = 0;
   let nc = 0;
+  let ii = 0;
+  let uu = 0;
+  let ui = 0;
   for (let p = off; p < end; p++) {
     const v = x[p]!;
     sum += v;
@@ -194,6 +200,13 @@ function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, off: number, end
     near += +(Math.abs(v) <= eps);
     cand[nc] = p;
     nc += +((bits[p]! & 0x7fffffff) >= guess);
+    if (input !== null) {
+      const a = input[p]!;
+      const u = v - a;
+      ii += a * a;
+      uu += u * u;
+      ui += u * a;
+    }
   }
   // A NaN passes any guess (its bits exceed +Inf's) and makes the sum NaN.
   if (nc < kk || sum !== sum) {
@@ -225,20 +238,6 @@ function scanRow(s: RowPass, x: Float32Array, bits: Int32Array, off: number, end
   s.positive = positive;
   s.filled = filled;
   s.guess = filled === kk ? Math.max(0, topBits[kk - 1]! - GUESS_STEP) : 0;
-}
-
-/** ‖in‖², ‖x − in‖² and (x − in)·in over `[off, end)`. */
-function scanUpdate(s: RowPass, x: Float32Array, input: Float32Array, off: number, end: number): void {
-  let ii = 0;
-  let uu = 0;
-  let ui = 0;
-  for (let p = off; p < end; p++) {
-    const a = input[p]!;
-    const u = x[p]! - a;
-    ii += a * a;
-    uu += u * u;
-    ui += u * a;
-  }
   s.ii = ii;
   s.uu = uu;
   s.ui = ui;
@@ -246,8 +245,8 @@ function scanUpdate(s: RowPass, x: Float32Array, input: Float32Array, off: numbe
 
 /**
  * Computes the summary statistics of activation rows, one pass over each row
- * (`scanRow`; `scanUpdate` over the row and the module input when there is
- * one), writing straight into `StatsColumns`. Scratch space is allocated once
+ * (and the module input's row, when there is one: `scanRow`), writing
+ * straight into `StatsColumns`. Scratch space is allocated once
  * per kernel (grown for wider rows).
  */
 export class RowStatsKernel {
@@ -284,9 +283,8 @@ export class RowStatsKernel {
     const n = width > 0 ? width : NaN;
     for (let row = 0, r = cols.length; row < rows; row++, r++) {
       const off = row * width;
-      scanRow(s, x, bits, off, off + width, eps, kk);
+      scanRow(s, x, bits, input, off, off + width, eps, kk);
       if (input !== null) {
-        scanUpdate(s, x, input, off, off + width);
         const denom = Math.sqrt(s.ii * s.uu);
         f.inL2[r] = Math.sqrt(s.ii);
         f.updateL2[r] = Math.sqrt(s.uu);
