@@ -7,11 +7,14 @@
  *   npm run build && npx tsx bench/fif_convert.ts [--runs 5] [--hugepages]
  *
  * Wall and CPU (user + system) times per run and their medians. Also timed:
- * the CLI's start-up alone (`neurocode --version`) and the same conversion
- * inside one node process after its imports (`fifToNpy`, what `convert`
- * runs for FIF → .npy: the data streamed in chunks, written atomically). `--hugepages` runs every process with
- * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge pages for large
- * allocations). The machine is shared (2 cores): compare medians of one run.
+ * the CLI's start-up alone (`neurocode convert --help`: node, commander and
+ * the convert command's module) and the same conversion inside one node
+ * process after its imports (`fifToNpy`, what `convert` runs for FIF → .npy:
+ * the data streamed in chunks, written atomically). `--hugepages` runs every
+ * process with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge
+ * pages for large allocations). Every writer starts with no output file
+ * (the previous one is removed outside the timing). The machine is shared
+ * (2 cores): compare medians of one run.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
@@ -88,15 +91,21 @@ const cli = join(ROOT, "dist", "cli", "main.js");
 if (!existsSync(cli)) throw new Error("dist/cli/main.js missing: run npm run build first");
 console.log(`input ${INPUT} (${(statSync(INPUT).size / 1e6).toFixed(1)} MB), ${runs} runs${env.GLIBC_TUNABLES ? ", GLIBC_TUNABLES=glibc.malloc.hugetlb=1" : ""}`);
 
-const rows: Record<string, Time[]> = { "neurocode convert (whole process)": [], "  of which CLI start-up (neurocode --version)": [], "  read + write in one process, after imports": [], "MNE read_raw_fif(preload) + np.save (in Python)": [], "cp": [] };
+const rows: Record<string, Time[]> = { "neurocode convert (whole process)": [], "  of which CLI start-up (neurocode convert --help)": [], "  read + write in one process, after imports": [], "MNE read_raw_fif(preload) + np.save (in Python)": [], "cp": [] };
 const keys = Object.keys(rows);
 for (let i = 0; i < runs; i++) {
+  // Each writer starts with no output file: replacing a 108 MB file costs 50-100 ms here (freeing its pages and
+  // blocks), more when it was fsynced, so inheriting the previous writer's file would skew the comparison.
+  const fresh = <T>(f: () => T): T => {
+    rmSync(OUT, { force: true });
+    return f();
+  };
   const t = [
-    timeProcess("node", [cli, "convert", INPUT, OUT]),
-    timeProcess("node", [cli, "--version"]),
-    timeInside("node", ["--input-type=module", "-e", INPROC, OUT, INPUT]),
-    timeInside(PYTHON, ["-c", MNE, INPUT, OUT]),
-    timeProcess("cp", [INPUT, OUT]),
+    fresh(() => timeProcess("node", [cli, "convert", INPUT, OUT])),
+    timeProcess("node", [cli, "convert", "--help"]),
+    fresh(() => timeInside("node", ["--input-type=module", "-e", INPROC, OUT, INPUT])),
+    fresh(() => timeInside(PYTHON, ["-c", MNE, INPUT, OUT])),
+    fresh(() => timeProcess("cp", [INPUT, OUT])),
   ];
   t.forEach((x, k) => rows[keys[k]!]!.push(x));
   console.log(`run ${i + 1}: ${t.map((x, k) => `${keys[k]!.trim().split(" (")[0]} ${x.wall.toFixed(2)}/${x.cpu.toFixed(2)} s`).join(", ")}`);

@@ -4,7 +4,16 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { NeurocodeError } from "../errors.js";
 import { VERSION } from "../version.js";
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS, type RegisterCommand } from "./commands/index.js";
+
+/** The registration of sub-command `name` alone when there is one of that name, else of every sub-command (help, version, errors). */
+export async function loadCommands(name?: string): Promise<RegisterCommand[]> {
+  const one = COMMANDS.find((c) => c.name === name);
+  return Promise.all((one ? [one] : COMMANDS).map((c) => c.load()));
+}
+
+// Run as the CLI, only the sub-command being run is loaded; imported (tests, `main()` in-process), all of them.
+const REGISTERED = await loadCommands(isEntryPoint() ? process.argv[2] : undefined);
 
 /** Builds the `neurocode` command tree (exported for tests). */
 export function buildProgram(): Command {
@@ -13,7 +22,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false });
-  for (const register of COMMANDS) register(program);
+  for (const register of REGISTERED) register(program);
   return program;
 }
 

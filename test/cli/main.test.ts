@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildProgram } from "../../src/cli/main.js";
+import { buildProgram, loadCommands } from "../../src/cli/main.js";
+import { COMMANDS } from "../../src/cli/commands/index.js";
 import { readableExtensions } from "../../src/io/formats.js";
 import { runMain } from "../helpers/cli.js";
 
@@ -33,11 +34,22 @@ function loadedAtStart(entry: string): Set<string> {
 describe("CLI start-up", () => {
   it("loads no reader, writer, filter, pipeline or model: commands import those inside their actions", () => {
     const loaded = [...loadedAtStart(join(SRC, "cli/main.ts"))].map((f) => f.replace(`${SRC}/`, ""));
-    expect(loaded).toContain("cli/commands/convert.ts");
+    expect(loaded).toContain("cli/commands/index.ts");
     expect(loaded).toContain("commander");
-    // What stays: commander, the command definitions, errors, the format table and tiny helpers.
+    // Not even the command definitions: main loads the one being run.
+    expect(loaded.filter((f) => f.startsWith("cli/commands/") && f !== "cli/commands/index.ts")).toEqual([]);
     const heavy = loaded.filter((f) => /^(io\/(open|edf|fif|arrow|npy)|signal|pipeline\/(?!inputs)|models|engine|train|nn|inspect|sensors)\b|^(apache-arrow|yaml|@tensorflow|ndarray|fili)/.test(f));
     expect(heavy).toEqual([]);
+  });
+
+  it("loads one command's module for that command, all of them otherwise, in --help order", async () => {
+    const one = await loadCommands("convert");
+    expect(one).toHaveLength(1);
+    const p = new (await import("commander")).Command("x");
+    one[0]!(p);
+    expect(p.commands.map((c) => c.name())).toEqual(["convert"]);
+    for (const name of [undefined, "--help", "nope"]) expect(await loadCommands(name)).toHaveLength(COMMANDS.length);
+    expect(buildProgram().commands.map((c) => c.name())).toEqual(COMMANDS.map((c) => c.name));
   });
 
   it("every command's --help exits 0 and lists each of its options", async () => {
