@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
+import type { WasmHeapBackend } from "../engine/kernels.js";
 import type { AnyModule, HookHandle } from "../nn/module.js";
 import { writeActivations } from "./arrow.js";
 import { nameMatcher, type NamePattern } from "./patterns.js";
@@ -64,7 +65,7 @@ export interface RecorderOptions extends TableBuilderOptions {
  * Each call of a matched module adds one row per (batch item, position) with
  * summary statistics of its output (and, for same-shaped input and output, the
  * residual-update statistics); with `fullTensors` the row values too, up to
- * `byteBudget` bytes. Recording only reads outputs (`dataSync`), so outputs
+ * `byteBudget` bytes. Recording only reads outputs (in place on wasm), so outputs
  * stay bitwise the same and no tensor is created or kept.
  *
  * Hooks run in registration order: attach the recorder after any intervention
@@ -93,12 +94,6 @@ export class ActivationRecorder {
   private readonly meta: Record<string, string>;
   private parts = 0;
   private readonly channelsFirst: boolean;
-  /**
-   * Host copies of tensors read so far: a residual block's input is the
-   * previous block's output, so each stream tensor is read from the backend
-   * once. Weak keys: entries go with the tensors.
-   */
-  private readonly readBack = new WeakMap<tf.Tensor, Float32Array>();
 
   constructor(model: AnyModule, opts: RecorderOptions) {
     const matched = matchModules(model, opts.record);
@@ -138,13 +133,15 @@ export class ActivationRecorder {
     if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
   }
 
-  /** The values of `t` as float32, read from the backend once per tensor (variables, which can change, every time). */
+  /**
+   * The values of `t` as float32. On the wasm backend a float32 tensor is read
+   * in place (a view of the wasm heap, valid while the hook runs: recording
+   * uses it before returning): copying every recorded activation out of the
+   * heap cost more than the copy itself, in allocations and evicted caches.
+   */
   private hostData(t: tf.Tensor): Float32Array {
-    const cached = this.readBack.get(t);
-    if (cached) return cached;
-    const data = asFloat32(t.dataSync());
-    if (!(t instanceof tf.Variable)) this.readBack.set(t, data);
-    return data;
+    if (t.dtype === "float32" && tf.getBackend() === "wasm") return (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
+    return asFloat32(t.dataSync());
   }
 
   /**
