@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError, ValueError } from "../errors.js";
-import { FLOAT_STATS, resolveRowStatsOptions, rowLayout, RowStatsKernel, StatsColumns, type FloatStat, type RowStatsOptions } from "./stats.js";
+import { FLOAT_STATS, resolveRowStatsOptions, rowLayout, RowStatsKernel, type FloatStat, type RowStatsOptions, type StatsColumns } from "./stats.js";
 
 /**
  * Activation records in columns: one row per (module, call, batch item,
@@ -77,7 +77,7 @@ export interface CallRecord {
   input?: { shape: readonly number[]; data: Float32Array } | undefined;
 }
 
-/** One `add` call as the builder keeps it: per-call facts, expanded to per-row columns by `finish`. */
+/** One `add` call as the builder keeps it: per-call facts (expanded to per-row columns by `finish`) and its rows' statistics. */
 interface CallRun {
   module: string;
   call: number;
@@ -85,6 +85,7 @@ interface CallRun {
   batch: number;
   positions: number;
   width: number;
+  stats: StatsColumns;
 }
 
 /** Accumulates module calls into an `ActivationTable` (summary statistics computed on the way in). */
@@ -95,14 +96,13 @@ export class ActivationTableBuilder {
   private readonly byteBudget: number;
   private bytesKept = 0;
   private dropped = 0;
-  private cols: StatsColumns;
   private runs: CallRun[] = [];
+  private rows = 0;
   private values: (Float32Array | null)[] = [];
 
   constructor(opts: TableBuilderOptions = {}) {
     this.stats = resolveRowStatsOptions(opts);
     this.kernel = new RowStatsKernel(this.stats);
-    this.cols = new StatsColumns(this.stats.topK);
     this.fullTensors = opts.fullTensors ?? false;
     this.byteBudget = opts.byteBudget ?? 64 * 1024 * 1024;
     if (!(this.byteBudget >= 0)) throw new ConfigError("byteBudget", `must be ≥ 0 bytes, got ${this.byteBudget}`);
@@ -110,7 +110,7 @@ export class ActivationTableBuilder {
 
   /** Rows added so far. */
   get numRows(): number {
-    return this.cols.length;
+    return this.rows;
   }
 
   /** Adds every row of one module call. */
@@ -119,8 +119,9 @@ export class ActivationTableBuilder {
     const rows = batch * positions;
     if (rec.output.length !== rows * width) throw new ShapeError(`${rec.module} output values`, [rows * width], [rec.output.length]);
     const inp = rec.input && sameShape(rec.input.shape, rec.shape) && rec.input.data.length === rec.output.length ? rec.input.data : null;
-    this.kernel.addRows(this.cols, rec.output, rows, width, inp);
-    this.runs.push({ module: rec.module, call: rec.call, phase: rec.phase ?? "", batch, positions, width });
+    const stats = this.kernel.rows(rec.output, rows, width, inp);
+    this.runs.push({ module: rec.module, call: rec.call, phase: rec.phase ?? "", batch, positions, width, stats });
+    this.rows += rows;
     if (this.fullTensors) for (let r = 0; r < rows; r++) this.values.push(this.keep(rec.output, r * width, width));
   }
 
@@ -139,16 +140,16 @@ export class ActivationTableBuilder {
    * the byte budget stays spent, so it bounds all values ever kept.
    */
   clear(): void {
-    this.cols = new StatsColumns(this.stats.topK);
     this.runs = [];
+    this.rows = 0;
     this.values = [];
     this.dropped = 0;
   }
 
   /** The table so far (the builder can keep adding; later calls return longer tables). */
   finish(extra: Record<string, string> = {}): ActivationTable {
-    const c = this.cols;
-    const n = c.length;
+    const n = this.rows;
+    const k = this.stats.topK;
     const t = {
       module: new Array<string>(n),
       call: new Int32Array(n),
@@ -156,30 +157,32 @@ export class ActivationTableBuilder {
       batch: new Int32Array(n),
       position: new Int32Array(n),
       width: new Int32Array(n),
+      argMaxAbs: new Int32Array(n),
+      topIndices: new Array<Int32Array>(n),
+      topValues: new Array<Float32Array>(n),
+      ...(Object.fromEntries(FLOAT_STATS.map((name) => [name, new Float64Array(n)])) as Record<FloatStat, Float64Array>),
     };
     let r = 0;
     for (const run of this.runs) {
-      for (let b = 0; b < run.batch; b++) {
-        for (let p = 0; p < run.positions; p++, r++) {
+      const s = run.stats;
+      for (const name of FLOAT_STATS) t[name].set(s.f[name], r);
+      t.argMaxAbs.set(s.argMaxAbs, r);
+      for (let b = 0, i = 0; b < run.batch; b++) {
+        for (let p = 0; p < run.positions; p++, i++, r++) {
           t.module[r] = run.module;
           t.call[r] = run.call;
           t.phase[r] = run.phase;
           t.batch[r] = b;
           t.position[r] = p;
           t.width[r] = run.width;
+          // Views of the run's columns: each is written once, when its call is added.
+          t.topIndices[r] = s.topIndices.subarray(i * k, i * k + s.topCount[i]!);
+          t.topValues[r] = s.topValues.subarray(i * k, i * k + s.topCount[i]!);
         }
       }
     }
-    const k = c.topK;
-    const topIndices = c.topIndices.slice(0, n * k);
-    const topValues = c.topValues.slice(0, n * k);
-    const floats = Object.fromEntries(FLOAT_STATS.map((name) => [name, c.f[name].slice(0, n)])) as Record<FloatStat, Float64Array>;
     return {
       ...t,
-      ...floats,
-      argMaxAbs: c.argMaxAbs.slice(0, n),
-      topIndices: Array.from({ length: n }, (_, i) => topIndices.subarray(i * k, i * k + c.topCount[i]!)),
-      topValues: Array.from({ length: n }, (_, i) => topValues.subarray(i * k, i * k + c.topCount[i]!)),
       values: this.fullTensors ? [...this.values] : new Array<null>(n).fill(null),
       meta: { topK: this.stats.topK, nearZeroEps: this.stats.nearZeroEps, median: this.stats.median, droppedValueRows: this.dropped, extra: { ...extra } },
     };

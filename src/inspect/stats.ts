@@ -85,42 +85,31 @@ export const FLOAT_STATS = ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fr
 export type FloatStat = (typeof FLOAT_STATS)[number];
 
 /**
- * Per-row statistics of many rows in growable typed-array columns (capacity
- * doubles), which `RowStatsKernel.addRows` writes into without allocating per
- * row. Row r's top-k entries are `topIndices/topValues[r·topK .. r·topK + topCount[r])`.
+ * Per-row statistics of a block of rows (one module call) in typed-array
+ * columns, as `RowStatsKernel.rows` returns them. Row r's top-k entries are
+ * `topIndices/topValues[r·topK .. r·topK + topCount[r])`.
  */
 export class StatsColumns {
-  /** Rows held. */
-  length = 0;
   /** The float64 statistics (`inL2`, `updateL2`, `updateCos` are NaN for rows without update statistics). */
-  f = {} as Record<FloatStat, Float64Array>;
-  argMaxAbs = new Int32Array(0);
-  topCount = new Int32Array(0);
-  topIndices = new Int32Array(0);
-  topValues = new Float32Array(0);
-  private capacity = 0;
+  readonly f: Record<FloatStat, Float64Array>;
+  readonly argMaxAbs: Int32Array;
+  readonly topCount: Int32Array;
+  readonly topIndices: Int32Array;
+  readonly topValues: Float32Array;
 
-  /** @param topK top-k entries kept per row (the stride of `topIndices`). */
-  constructor(readonly topK: number) {
-    this.reserve(256);
-  }
-
-  /** Makes room for `rows` more rows. */
-  reserve(rows: number): void {
-    const need = this.length + rows;
-    if (need <= this.capacity) return;
-    const cap = Math.max(need, 2 * this.capacity);
-    const grow = <T extends Float64Array | Int32Array | Float32Array>(a: T, n: number, Ctor: new (n: number) => T): T => {
-      const b = new Ctor(n);
-      b.set(a);
-      return b;
-    };
-    for (const k of FLOAT_STATS) this.f[k] = grow(this.f[k] ?? new Float64Array(0), cap, Float64Array);
-    this.argMaxAbs = grow(this.argMaxAbs, cap, Int32Array);
-    this.topCount = grow(this.topCount, cap, Int32Array);
-    this.topIndices = grow(this.topIndices, cap * this.topK, Int32Array);
-    this.topValues = grow(this.topValues, cap * this.topK, Float32Array);
-    this.capacity = cap;
+  /**
+   * @param topK top-k entries kept per row (the stride of `topIndices`)
+   * @param length rows
+   */
+  constructor(
+    readonly topK: number,
+    readonly length: number,
+  ) {
+    this.f = Object.fromEntries(FLOAT_STATS.map((k) => [k, new Float64Array(length)])) as Record<FloatStat, Float64Array>;
+    this.argMaxAbs = new Int32Array(length);
+    this.topCount = new Int32Array(length);
+    this.topIndices = new Int32Array(length * topK);
+    this.topValues = new Float32Array(length * topK);
   }
 }
 
@@ -137,7 +126,7 @@ const GUESS_STEP = 1 << 22;
 
 /**
  * Accumulators of one row pass, reused from row to row. The passes are small
- * functions rather than loops inside `addRows`, so V8 optimizes them whole
+ * functions rather than loops inside `RowStatsKernel.rows`, so V8 optimizes them whole
  * with full type feedback instead of on-stack-replacing a loop of a function
  * whose tail it has not seen run (which deoptimized on every call).
  */
@@ -264,13 +253,13 @@ export class RowStatsKernel {
   }
 
   /**
-   * Appends the statistics of `rows` consecutive rows of `width` features of
-   * `x` (row-major) to `cols`. With `input` (same layout as `x`: the module's
-   * input when it has the output's shape) the rows also get ‖in‖₂, ‖x − in‖₂
-   * and cos(x − in, in); without, those are NaN.
+   * The statistics of `rows` consecutive rows of `width` features of `x`
+   * (row-major). With `input` (same layout as `x`: the module's input when it
+   * has the output's shape) the rows also get ‖in‖₂, ‖x − in‖₂ and
+   * cos(x − in, in); without, those are NaN.
    */
-  addRows(cols: StatsColumns, x: Float32Array, rows: number, width: number, input: Float32Array | null): void {
-    cols.reserve(rows);
+  rows(x: Float32Array, rows: number, width: number, input: Float32Array | null): StatsColumns {
+    const cols = new StatsColumns(this.opts.topK, rows);
     const { topK, nearZeroEps: eps, median } = this.opts;
     const kk = Math.max(1, Math.min(topK, width));
     const keep = Math.min(topK, width);
@@ -281,8 +270,8 @@ export class RowStatsKernel {
     const f = cols.f;
     const { argMaxAbs, topCount, topIndices, topValues } = cols;
     const n = width > 0 ? width : NaN;
-    for (let row = 0, r = cols.length; row < rows; row++, r++) {
-      const off = row * width;
+    for (let r = 0; r < rows; r++) {
+      const off = r * width;
       scanRow(s, x, bits, input, off, off + width, eps, kk);
       if (input !== null) {
         const denom = Math.sqrt(s.ii * s.uu);
@@ -307,7 +296,7 @@ export class RowStatsKernel {
       }
       f.medianAbs[r] = median && width > 0 ? this.sampledMedian(x, off, width) : NaN;
     }
-    cols.length += rows;
+    return cols;
   }
 
   /** Lower median of |x| over `MEDIAN_SAMPLE` evenly strided features of the row (all of them when fewer); NaN if one is NaN. */
@@ -336,8 +325,7 @@ export class RowStatsKernel {
  * the cost of an exact selection (which dominated the recording overhead).
  */
 export function rowStats(x: Float32Array, offset: number, width: number, opts: Required<RowStatsOptions>): RowStats {
-  const cols = new StatsColumns(opts.topK);
-  new RowStatsKernel(opts).addRows(cols, x.subarray(offset, offset + width), 1, width, null);
+  const cols = new RowStatsKernel(opts).rows(x.subarray(offset, offset + width), 1, width, null);
   const f = cols.f;
   return {
     l2: f.l2[0]!,
