@@ -46,6 +46,7 @@ export async function writeNpyChunked(path: string, nChannels: number, nSamples:
   const len = Math.max(1, Math.min(nSamples, Math.floor(chunkBytes / (4 * Math.max(1, nChannels)))));
   const chunk = new Float32Array(nChannels * len);
   const rows = Array.from({ length: nChannels }, (_, k) => chunk.subarray(k * len, (k + 1) * len));
+  const bytes = rows.map((r) => new Uint8Array(r.buffer, r.byteOffset, r.byteLength));
   const file = openAtomic(path);
   // A background flush's failure is kept here and rethrown (a promise nobody awaits yet must not reject unhandled).
   let failure = null as { error: unknown } | null;
@@ -57,7 +58,7 @@ export async function writeNpyChunked(path: string, nChannels: number, nSamples:
       const n = Math.min(len, nSamples - s0);
       read(s0, s0 + n, rows);
       // Synchronous writes: thread-pool writes to one file contend for its lock and cost more CPU than they overlap.
-      for (let k = 0; k < nChannels; k++) file.writeAt(new Uint8Array(chunk.buffer, k * len * 4, n * 4), header.length + 4 * (k * nSamples + s0));
+      for (let k = 0; k < nChannels; k++) file.writeAt(n === len ? bytes[k]! : bytes[k]!.subarray(0, 4 * n), header.length + 4 * (k * nSamples + s0));
       unflushed += 4 * n * nChannels;
       if (!flushing && unflushed >= (opts.flushBytes ?? FLUSH_BYTES)) {
         flushing = true;
