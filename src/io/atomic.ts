@@ -79,6 +79,8 @@ export function openAtomic(path: string): AtomicFile {
     commit() {
       idle("commit");
       if (fd === null) throw new Error(`commit after commit/abort: ${path}`);
+      // Without it a kill is still safe (the rename comes last), but after a power loss or kernel crash the rename can
+      // be on disk before the data: a whole-looking file of zeros. ~0.1 s of I/O wait per 100 MB here; flushAsync hides most.
       fsyncSync(fd);
       closeSync(fd);
       fd = null;
