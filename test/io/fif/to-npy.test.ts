@@ -87,9 +87,11 @@ describe("fifToNpy: FIF → .npy a chunk at a time, equal to the whole-recording
     expect(arr.data[5 * 3000 + 999]).not.toBe(0);
   });
 
-  it("a missing input is a FileAccessError and leaves nothing behind", async () => {
+  it("a missing input or output folder is a FileAccessError naming it, and leaves nothing behind", async () => {
     const before = readdirSync(dir).length;
     await expect(fifToNpy(join(dir, "missing_raw.fif"), join(dir, "m.npy"), quiet)).rejects.toThrow(FileAccessError);
+    const noDir = join(dir, "no", "such", "out.npy");
+    await expect(fifToNpy(neuromag, noDir, quiet)).rejects.toThrow(/no[/\\]such[/\\]out\.npy/);
     expect(readdirSync(dir).length).toBe(before);
   });
 });
