@@ -96,17 +96,21 @@ for (const c of CASES) {
 // recording cost without the machine's load on the forward pass. Divided by the
 // fastest plain forward seen, it estimates the overhead on a quiet machine.
 for (const { name, calls, plainWallMin } of stored) {
-  for (const { record, median: withMedian } of VARIANTS) {
+  const variants = VARIANTS.map(({ record, median: withMedian }) => {
     const match = nameMatcher(record);
     const recs = calls.filter((r) => match(r.module));
-    const values = recs.reduce((n, r) => n + r.output.length, 0);
-    const ms: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      const b = new ActivationTableBuilder({ median: withMedian });
+    return { record, withMedian, recs, values: recs.reduce((n, r) => n + r.output.length, 0), ms: [] as number[] };
+  });
+  // Variants take turns, so JIT warm-up and machine load hit them alike; the first rounds only warm up.
+  for (let i = 0; i < 60; i++) {
+    for (const v of variants) {
+      const b = new ActivationTableBuilder({ median: v.withMedian });
       const t0 = performance.now();
-      for (const r of recs) b.add(r);
-      if (i >= 10) ms.push(performance.now() - t0); // the first rounds warm up the JIT
+      for (const r of v.recs) b.add(r);
+      if (i >= 10) v.ms.push(performance.now() - t0);
     }
+  }
+  for (const { record, withMedian, values, ms } of variants) {
     const min = Math.min(...ms);
     console.log(
       `statistics alone, ${name}  ${record.join(",").padEnd(26)} median ${withMedian ? "on " : "off"}  ${values} values: ` +

@@ -65,7 +65,7 @@ export interface RecorderOptions extends TableBuilderOptions {
  * Each call of a matched module adds one row per (batch item, position) with
  * summary statistics of its output (and, for same-shaped input and output, the
  * residual-update statistics); with `fullTensors` the row values too, up to
- * `byteBudget` bytes. Recording only reads outputs (in place on wasm), so outputs
+ * `byteBudget` bytes. Recording only reads outputs, so outputs
  * stay bitwise the same and no tensor is created or kept.
  *
  * Hooks run in registration order: attach the recorder after any intervention
@@ -94,6 +94,8 @@ export class ActivationRecorder {
   private readonly meta: Record<string, string>;
   private parts = 0;
   private readonly channelsFirst: boolean;
+  /** Host buffers the output (0) and input (1) of the current call are copied into. */
+  private readonly scratch = [new Float32Array(0), new Float32Array(0)];
 
   constructor(model: AnyModule, opts: RecorderOptions) {
     const matched = matchModules(model, opts.record);
@@ -124,24 +126,31 @@ export class ActivationRecorder {
     this.calls.set(name, call + 1);
     // Update statistics need the input only when it has the output's shape (residual blocks).
     const inp = input instanceof tf.Tensor && input.dtype === "float32" && input.shape.join() === out.shape.join() ? input : null;
-    const layout = (t: tf.Tensor) => {
-      const data = this.hostData(t);
+    const layout = (t: tf.Tensor, slot: 0 | 1) => {
+      const data = this.hostData(t, slot);
       return this.channelsFirst ? channelsLast(data, t.shape) : { shape: t.shape, data };
     };
-    const o = layout(out);
-    this.builder.add({ module: name, call, phase: this.phase, shape: o.shape, output: o.data, input: inp ? layout(inp) : undefined });
+    const o = layout(out, 0);
+    this.builder.add({ module: name, call, phase: this.phase, shape: o.shape, output: o.data, input: inp ? layout(inp, 1) : undefined });
     if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
   }
 
   /**
-   * The values of `t` as float32. On the wasm backend a float32 tensor is read
-   * in place (a view of the wasm heap, valid while the hook runs: recording
-   * uses it before returning): copying every recorded activation out of the
-   * heap cost more than the copy itself, in allocations and evicted caches.
+   * The values of `t` as float32. On the wasm backend a float32 tensor is
+   * copied from the heap into the recorder's reusable buffer `slot` (valid
+   * until the next call: the builder keeps nothing of it but slices): a fresh
+   * copy per tensor (`dataSync`) cost more in allocation, GC and evicted caches
+   * than the copy itself, and handing the statistics the heap's own
+   * SharedArrayBuffer-backed view would make V8 see two kinds of Float32Array
+   * there (~50% slower once both occur in a process).
    */
-  private hostData(t: tf.Tensor): Float32Array {
-    if (t.dtype === "float32" && tf.getBackend() === "wasm") return (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
-    return asFloat32(t.dataSync());
+  private hostData(t: tf.Tensor, slot: 0 | 1): Float32Array {
+    if (t.dtype !== "float32" || tf.getBackend() !== "wasm") return asFloat32(t.dataSync());
+    const heap = (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
+    if (this.scratch[slot].length < heap.length) this.scratch[slot] = new Float32Array(heap.length);
+    const out = this.scratch[slot].subarray(0, heap.length);
+    out.set(heap);
+    return out;
   }
 
   /**
