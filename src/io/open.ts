@@ -1,7 +1,7 @@
 import { extname } from "node:path";
 import { asFileAccessError, ConfigError } from "../errors.js";
 import type { Recording } from "../recording/types.js";
-import type { WarningHandler } from "../warnings.js";
+import { printWarning, type WarningHandler } from "../warnings.js";
 import { readEdf } from "./edf/reader.js";
 import { writeEdf } from "./edf/writer.js";
 import { readFif } from "./fif/read.js";
@@ -48,7 +48,11 @@ export function readRecording(path: string, opts: ReadOptions = {}): Recording {
   if (!id) throw new ConfigError("input", `cannot read "${path}": unknown extension "${extname(path)}" (readable: ${readableExtensions().join(", ")})`);
   try {
     // EEG channels named in the 10-05 system get standard positions (head frame) when the file gives none.
-    return attachStandardPositions(READERS[id](path, opts));
+    const rec = READERS[id](path, opts);
+    return attachStandardPositions(rec, (w) => {
+      rec.source.warnings.push(w);
+      (opts.onWarning ?? printWarning)(w);
+    });
   } catch (e) {
     throw asFileAccessError(e, path);
   }

@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import type { ChannelKind, Recording } from "../recording/types.js";
+import { printWarning, type WarningHandler } from "../warnings.js";
 import { CHANNEL_LOC_ALIASES, electrodeName, labelKey } from "./labels.js";
 import { loadMontage, montageInHead, type Montage, type Vec3 } from "./montage.js";
 
@@ -55,10 +56,27 @@ let standard1005: Montage | undefined;
  * Gives EEG channels without a sensor the standard 10-05 position of their
  * label (`standard_1005`, head frame); channels that already have a sensor or
  * whose label is not a 10-05 name are left as they are.
+ *
+ * A file whose EEG labels are mostly not 10-05 names follows another scheme,
+ * and the few that happen to match are not where 10-05 puts them (BioSemi's
+ * A1…H16 share A1, A2, C1…C6, I1, I2 with 10-05): then no channel is placed,
+ * and `onWarning` says so (default: printed to stderr), so the user sets the
+ * file's own montage instead of getting silently wrong geometry.
  */
-export function attachStandardPositions(rec: Recording): Recording {
-  if (!rec.channels.some((c) => c.kind === "eeg" && !c.sensor)) return rec;
+export function attachStandardPositions(rec: Recording, onWarning: WarningHandler = printWarning): Recording {
+  const unplaced = rec.channels.filter((c) => c.kind === "eeg" && !c.sensor);
+  if (!unplaced.length) return rec;
   standard1005 ??= loadMontage("standard_1005");
   const placed = setMontage(rec, standard1005);
+  const matched = rec.channels.filter((c, i) => !c.sensor && placed.channels[i]!.sensor).length;
+  if (matched > 0 && 2 * matched < unplaced.length) {
+    onWarning({
+      code: "sensors.not-10-05",
+      message: `only ${matched} of ${unplaced.length} EEG labels are 10-05 names (e.g. ${unplaced.slice(0, 3).map((c) => c.name).join(", ")}): ` +
+        "no standard positions attached; give the file's own montage (setMontage)",
+      path: rec.source.path,
+    });
+    return rec;
+  }
   return { ...rec, channels: rec.channels.map((c, i) => c.sensor ? c : placed.channels[i]!) };
 }

@@ -63,6 +63,26 @@ describe("setMontage / attachStandardPositions", () => {
   });
 });
 
+describe("attachStandardPositions on files that use another labelling", () => {
+  it("places nothing when most EEG labels are not 10-05 names (test.edf: BioSemi-style A1…H16), and says so", () => {
+    const warnings: string[] = [];
+    const r = readRecording(sharedData("external/mne-python/test.edf"), { onWarning: (w) => warnings.push(w.code) });
+    const eeg = r.channels.filter((c) => c.kind === "eeg");
+    // A1, A2, C1…C6, I1, I2 are 10-05 names too, but not where this cap puts them.
+    expect(eeg.some((c) => c.name === "A1" || c.name === "C3")).toBe(true);
+    expect(eeg.every((c) => !c.sensor)).toBe(true);
+    expect(warnings).toContain("sensors.not-10-05");
+    expect(r.source.warnings.map((w) => w.code)).toContain("sensors.not-10-05");
+  });
+
+  it("still places a mostly 10-05 montage with a few unknown labels", () => {
+    const warnings: string[] = [];
+    const r = attachStandardPositions(rec(["Fp1", "Fp2", "Cz", "Xyz"]), (w) => warnings.push(w.code));
+    expect(r.channels.filter((c) => c.sensor).map((c) => c.name)).toEqual(["Fp1", "Fp2", "Cz"]);
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe("bipolar double banana", () => {
   const tcp = loadBipolarMontage("tcp-double-banana");
   const names = ["FP1", "FP2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "F7", "F8", "T3", "T4", "T5", "T6", "A1", "A2", "CZ"].map((n) => `EEG ${n}-REF`);
