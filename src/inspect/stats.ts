@@ -118,8 +118,8 @@ export class StatsColumns {
 const INF_BITS = 0x7f800000;
 /**
  * How far below the previous row's k-th largest |x| the next row's candidate
- * threshold starts, in float32 bit-pattern units: 2^22 is half an octave
- * (×0.5–0.75). On the residual streams and FFN pre-activations of
+ * threshold starts, in float32 bit-pattern units: 2^22 (half the mantissa
+ * range) scales |x| by 0.67–0.75. On the residual streams and FFN pre-activations of
  * `bench/inspect.ts` it gives 16–36 candidates per row and full rescans on
  * under 6% of rows; 2^20 rescanned 20–35% of rows, 2^24 let 40–260 through.
  */
@@ -127,9 +127,9 @@ const GUESS_STEP = 1 << 22;
 
 /**
  * Accumulators of one row pass, reused from row to row. The passes are small
- * functions rather than loops inside `RowStatsKernel.rows`, so V8 optimizes them whole
- * with full type feedback instead of on-stack-replacing a loop of a function
- * whose tail it has not seen run (which deoptimized on every call).
+ * functions rather than loops inside `RowStatsKernel.rows`, so V8 optimizes
+ * them whole with full type feedback instead of on-stack-replacing a loop of
+ * a function whose tail it has not seen run (which deoptimized over and over).
  */
 class RowPass {
   sum = 0;

@@ -8,7 +8,8 @@ import { manualSeed, Rng } from "../../src/engine/random.js";
 import { ConfigError, ShapeError } from "../../src/errors.js";
 import { readActivations } from "../../src/inspect/arrow.js";
 import { massiveFromTable } from "../../src/inspect/massive.js";
-import { ActivationRecorder } from "../../src/inspect/recorder.js";
+import { ActivationRecorder, matchModules } from "../../src/inspect/recorder.js";
+import { ActivationTableBuilder } from "../../src/inspect/records.js";
 import { overwriteModules, patchModules, scaleModules, skipModules, topkModules } from "../../src/inspect/interventions.js";
 import { lacSkipChain, measureSkipEffects } from "../../src/inspect/skipping.js";
 import { sparsityByLayer } from "../../src/inspect/sparsity.js";
@@ -74,6 +75,35 @@ describe("ActivationRecorder", () => {
         if (fullTensors) expect(t.values[r]).toEqual(row);
       });
     }
+    x.dispose();
+    net.dispose();
+  });
+
+  it("statistics read from the backend equal those of the same calls built from dataSync copies, bit for bit", () => {
+    const net = makeNet(4);
+    const x = input(5);
+    const builder = new ActivationTableBuilder();
+    const calls = new Map<string, number>();
+    // Registered first, so it sees each call before the recorder does.
+    const handles = matchModules(net, ["blocks.*", "blocks.*.fc1", "head"]).map(([name, m]) =>
+      m.registerForwardHook(({ inputs, output }) => {
+        const [out, inp] = [output as tf.Tensor, inputs[0] as tf.Tensor];
+        const call = calls.get(name) ?? 0;
+        calls.set(name, call + 1);
+        const data = (t: tf.Tensor) => Float32Array.from(t.dataSync());
+        builder.add({ module: name, call, shape: out.shape, output: data(out), input: { shape: inp.shape, data: data(inp) } });
+      }),
+    );
+    const rec = new ActivationRecorder(net, { record: ["blocks.*", "blocks.*.fc1", "head"] });
+    for (let i = 0; i < 2; i++) runValues(net, x);
+    rec.detach();
+    for (const h of handles) h.remove();
+    const [a, b] = [rec.table(), builder.finish()];
+    expect(a.module).toEqual(b.module);
+    for (const k of ["l2", "mean", "maxAbs", "medianAbs", "fracZero", "fracNearZero", "fracPositive", "inL2", "updateL2", "updateCos", "argMaxAbs", "call"] as const) {
+      expect([...a[k]], k).toEqual([...b[k]]);
+    }
+    expect(a.topValues.map((t) => [...t])).toEqual(b.topValues.map((t) => [...t]));
     x.dispose();
     net.dispose();
   });
