@@ -111,17 +111,18 @@ function loadFactory(script: string, poolSize: number): Factory {
 
 /**
  * Shared wasm memory grows in place, but views made before a growth keep their
- * old length. tfjs reads `HEAPU8` directly; make it follow the memory.
+ * old length. A view of the whole memory, remade only when it has grown.
  */
+function liveView<T extends { readonly buffer: ArrayBufferLike }>(mod: ThreadedModule, make: (b: ArrayBufferLike) => T): () => T {
+  let view = make(mod.wasmMemory.buffer);
+  return () => (view.buffer === mod.wasmMemory.buffer ? view : (view = make(mod.wasmMemory.buffer)));
+}
+
+/** tfjs reads `HEAPU8` directly; make it follow the memory. */
 function followGrowth(mod: ThreadedModule): void {
-  let view = new Uint8Array(mod.wasmMemory.buffer);
   Object.defineProperty(mod, "HEAPU8", {
     configurable: true,
-    get: () => {
-      const buffer = mod.wasmMemory.buffer;
-      if (view.buffer !== buffer) view = new Uint8Array(buffer);
-      return view;
-    },
+    get: liveView(mod, (b) => new Uint8Array(b)),
     set: () => {}, // Emscripten's own refresh; the getter already follows the memory
   });
 }
@@ -165,7 +166,7 @@ export function singleThreaded<T>(fn: () => T): T {
 function findPoolSwitch(mod: ThreadedModule, binary: Uint8Array, threads: number): typeof poolSwitch {
   const addr = loadAddressInExport(binary, "get_threads_count");
   if (addr === null || addr % 4 !== 0) return null;
-  const heap = (): Int32Array => new Int32Array(mod.wasmMemory.buffer);
+  const heap = liveView(mod, (b) => new Int32Array(b)); // read on every kernel call (singleThreaded)
   const count = mod.tfjs!.getThreadsCount as () => number;
   const index = addr / 4;
   const pool = heap()[index]!;
