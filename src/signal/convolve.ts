@@ -4,10 +4,13 @@
  * extended by `len(h) − 1` samples per side (MNE's `_smart_pad`), convolved
  * with the odd-length symmetric `h`, and the delay of `(len(h) − 1)/2` samples
  * removed. Any exact linear convolution gives MNE's numbers, so the FFT block
- * size is chosen for speed here; two real rows ride in one complex FFT.
+ * size is chosen for speed here. Float32 outputs are computed with PFFFT's
+ * single-precision SIMD FFT (pffft.ts); float64 outputs with the float64 FFT
+ * of fft.ts, two real rows riding in one complex FFT.
  */
 import { ShapeError, ValueError } from "../errors.js";
 import { fftPlan } from "./fft.js";
+import { pffftPlan, pffftSupportsReal, type PffftReal } from "./pffft.js";
 import type { FloatArray } from "./types.js";
 
 /**
@@ -15,12 +18,13 @@ import type { FloatArray } from "./types.js";
  * (`nLeft + x.length + nRight` samples): odd reflection about the edge
  * samples (`2·x[0] − x[k]`), with zeros once the reflection runs out of signal.
  */
-export function fillReflectLimited(out: Float64Array, x: ArrayLike<number>, nLeft: number, nRight: number): void {
+export function fillReflectLimited(out: FloatArray, x: ArrayLike<number>, nLeft: number, nRight: number): void {
   const n = x.length;
   const x0 = x[0]!;
   const xl = x[n - 1]!;
   for (let k = 1; k <= nLeft; k++) out[nLeft - k] = k <= n - 1 ? 2 * x0 - x[k]! : 0;
-  for (let i = 0; i < n; i++) out[nLeft + i] = x[i]!;
+  if (ArrayBuffer.isView(x)) out.set(x as FloatArray, nLeft);
+  else for (let i = 0; i < n; i++) out[nLeft + i] = x[i]!;
   for (let k = 1; k <= nRight; k++) out[nLeft + n - 1 + k] = k <= n - 1 ? 2 * xl - x[n - 1 - k]! : 0;
 }
 
@@ -64,7 +68,9 @@ function filterSpectrum(h: Float64Array, n: number): { re: Float64Array; im: Flo
 /**
  * Filters each row with the odd-length FIR `h` at zero phase (MNE's
  * `filter_data` FIR path). Writes into `out` (which may be `rows` itself) and
- * returns it; rows must have equal lengths.
+ * returns it; rows must have equal lengths. When every output row is a
+ * `Float32Array` the work is done in float32 (PFFFT): within a few 1e-7 of the
+ * input's range of the float64 result, and about 5 times faster.
  */
 export function applyZeroPhaseFir(rows: readonly FloatArray[], h: Float64Array, out: FloatArray[] = rows.map((r) => new Float64Array(r.length))): FloatArray[] {
   const nh = h.length;
@@ -87,6 +93,10 @@ export function applyZeroPhaseFir(rows: readonly FloatArray[], h: Float64Array, 
   const nExt = n + 2 * nEdge;
   const shift = (nh - 1) / 2 + nEdge;
   const nfft = blockFftLength(n, nh);
+  if (out.every((o) => o instanceof Float32Array) && pffftSupportsReal(nfft)) {
+    firFloat32(rows, h, out as Float32Array[], nfft, nEdge, shift);
+    return out;
+  }
   const block = nfft - nh + 1;
   const plan = fftPlan(nfft);
   const H = filterSpectrum(h, nfft);
@@ -133,4 +143,52 @@ export function applyZeroPhaseFir(rows: readonly FloatArray[], h: Float64Array, 
     }
   }
   return out;
+}
+
+/** Filter spectra in PFFFT order, per filter and FFT length; few filters are live at once. */
+const pffftSpectra = new Map<Float64Array, { n: number; ptr: number; plan: PffftReal }>();
+
+function pffftSpectrum(plan: PffftReal, h: Float64Array): number {
+  const hit = pffftSpectra.get(h);
+  if (hit && hit.n === plan.n && hit.plan === plan) return hit.ptr;
+  if (hit) {
+    hit.plan.free(hit.ptr);
+    pffftSpectra.delete(h);
+  }
+  if (pffftSpectra.size >= 4) {
+    const [key, old] = pffftSpectra.entries().next().value as [Float64Array, { ptr: number; plan: PffftReal }];
+    old.plan.free(old.ptr);
+    pffftSpectra.delete(key);
+  }
+  // The inverse transform's 1/n is folded into the spectrum.
+  const ptr = plan.spectrum(h, 1 / plan.n);
+  pffftSpectra.set(h, { n: plan.n, ptr, plan });
+  return ptr;
+}
+
+/** The float32 path of `applyZeroPhaseFir`: one real PFFFT block convolution per block of each row. */
+function firFloat32(rows: readonly FloatArray[], h: Float64Array, out: Float32Array[], nfft: number, nEdge: number, shift: number): void {
+  const nh = h.length;
+  const n = rows[0]!.length;
+  const block = nfft - nh + 1;
+  const plan = pffftPlan(nfft);
+  const H = pffftSpectrum(plan, h);
+  // The padded copy also makes in-place filtering safe (later blocks read samples earlier blocks overwrite).
+  const ext = new Float32Array(n + 2 * nEdge);
+  rows.forEach((x, c) => {
+    fillReflectLimited(ext, x, nEdge, nEdge);
+    const y = out[c]!;
+    for (let o = 0; o < n; o += block) {
+      const start = shift + o - (nh - 1);
+      const lo = Math.max(0, -start);
+      const hi = Math.min(nfft, ext.length - start);
+      const a = plan.a;
+      a.fill(0, 0, lo);
+      if (hi > lo) a.set(ext.subarray(start + lo, start + hi), lo);
+      a.fill(0, Math.max(hi, lo));
+      plan.convolve(H);
+      const m = Math.min(block, n - o);
+      y.set(plan.b.subarray(nh - 1, nh - 1 + m), o);
+    }
+  });
 }

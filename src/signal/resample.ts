@@ -14,6 +14,7 @@
 import { ConfigError, ShapeError, ValueError } from "../errors.js";
 import { fillReflectLimited } from "./convolve.js";
 import { fftPlan } from "./fft.js";
+import { pffftPlan, pffftSupportsReal } from "./pffft.js";
 import { firwinLowpass, kaiserWindow } from "./tapers.js";
 import type { FloatArray } from "./types.js";
 
@@ -69,6 +70,12 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
   const useLen = shorter ? newLen : oldLen;
   // MNE's gain newLen/oldLen times the inverse FFT's 1/newLen, folded into the spectrum.
   const scale = 1 / oldLen;
+  /** The spectrum's gain at bin k: MNE doubles (truncation) or halves (extension) an even length's Nyquist bin. */
+  const gain = (k: number) => (useLen % 2 === 0 && k === useLen / 2 ? (shorter ? 2 : 0.5) * scale : scale);
+  if (result.every((r) => r instanceof Float32Array) && pffftSupportsReal(oldLen) && pffftSupportsReal(newLen)) {
+    resampleFloat32(rows, result as Float32Array[], npads, oldLen, newLen, removeStart, gain);
+    return result;
+  }
   const fwd = fftPlan(oldLen);
   const re = new Float64Array(oldLen);
   const im = new Float64Array(oldLen);
@@ -94,8 +101,7 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
       const zr = re[k]!, zi = im[k]!, wr = re[j]!, wi = im[j]!;
       let ar = (zr + wr) / 2, ai = (zi - wi) / 2;
       let br = (zi + wi) / 2, bi = (wr - zr) / 2;
-      let g = scale;
-      if (useLen % 2 === 0 && k === useLen / 2) g *= shorter ? 2 : 0.5;
+      const g = gain(k);
       ar *= g;
       ai *= g;
       br *= g;
@@ -123,6 +129,42 @@ export function resampleFft(rows: readonly FloatArray[], up: number, down: numbe
     }
   }
   return result;
+}
+
+/**
+ * The float32 path of `resampleFft` (PFFFT, lengths of the form 2^a·3^b·5^c
+ * and multiples of 32, as `npad: "auto"` gives for common rates): per row, an
+ * ordered real FFT of the padded row, the spectrum truncated or extended into
+ * the new length's ordered layout, and a real inverse FFT.
+ */
+function resampleFloat32(rows: readonly FloatArray[], out: Float32Array[], npads: [number, number], oldLen: number, newLen: number, removeStart: number, gain: (k: number) => number): void {
+  const fwd = pffftPlan(oldLen);
+  const inv = pffftPlan(newLen);
+  const oldHalf = oldLen / 2;
+  const newHalf = newLen / 2;
+  const kMax = Math.min(oldHalf, newHalf);
+  rows.forEach((x, c) => {
+    fillReflectLimited(fwd.a, x, npads[0], npads[1]);
+    fwd.forwardOrdered();
+    // Ordered layout: [X0, X_{n/2}, Re X1, Im X1, …]; both transforms have even lengths.
+    const X = fwd.b;
+    const Y = inv.a;
+    Y.fill(0);
+    Y[0] = X[0]! * gain(0);
+    for (let k = 1; k <= kMax; k++) {
+      const re = k === oldHalf ? X[1]! : X[2 * k]!;
+      const im = k === oldHalf ? 0 : X[2 * k + 1]!;
+      const g = gain(k);
+      // irfft ignores the imaginary part of the new Nyquist bin.
+      if (k === newHalf) Y[1] = re * g;
+      else {
+        Y[2 * k] = re * g;
+        Y[2 * k + 1] = im * g;
+      }
+    }
+    inv.backwardOrdered();
+    out[c]!.set(inv.b.subarray(removeStart, removeStart + out[c]!.length));
+  });
 }
 
 function gcd(a: number, b: number): number {

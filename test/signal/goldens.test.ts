@@ -96,6 +96,18 @@ describe("signal goldens (scipy 1.10 / MNE 1.3)", () => {
       expect(err).toBeLessThanOrEqual(TOL * scale);
     });
   }
+  // Recordings hold float32, so filtering and resampling them take the float32 (PFFFT) path: same goldens, same tolerance.
+  for (const c of cases.filter((k) => ["mne_filter", "mne_notch", "mne_resample"].includes(k.op))) {
+    it(`${c.op} in float32 on ${c.input} ${JSON.stringify(c.params).slice(0, 80)}`, () => {
+      const x = goldenRows(c.input);
+      const want = goldenRows(c.output!);
+      const p = c.params as Record<string, any>;
+      const out = want.map((r) => new Float32Array(r.length));
+      if (c.op === "mne_resample") resampleFft(x, p.up, p.down, {}, out);
+      else applyZeroPhaseFir(x, c.op === "mne_filter" ? designFir(p.sfreq, p.l_freq, p.h_freq) : designNotch(p.sfreq, p.freqs), out);
+      expect(maxAbsError(out, want)).toBeLessThanOrEqual(TOL * range(x));
+    });
+  }
   it("finds BrainOmni's PSD-distance outliers", () => {
     const c = cases.find((k) => k.op === "psd_outliers")!;
     const rec = recordingOf(goldenRows(c.input), 512, goldenRowsNames());
