@@ -2,12 +2,14 @@
  * MoE feed-forward (8 experts, top-2, capacity factor 1.25) against the dense
  * FFN with the same active parameters (hidden = 2 × expert hidden): one
  * training step = forward, backward and an AdamW update, on [32, 64, 128]
- * tokens. Prints both medians (wall and CPU) and the ratio.
+ * tokens. Prints both medians (wall and CPU) and the ratio. `--padded` also
+ * times the same MoE layer on padded [E, C, d] expert slots (`packSlots =
+ * false`), interleaved with the others, as an in-process A/B.
  *
- *   npx tsx bench/moe.ts [--runs 9] [--hidden 256] [--profile [--shapes]]
+ *   npx tsx bench/moe.ts [--runs 9] [--hidden 256] [--padded] [--profile [--shapes]]
  */
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, buildFeedForward, collectMoEAux, initBackend, manualSeed, trainStep, type FeedForwardBlock } from "../src/index.js";
+import { AdamW, buildFeedForward, collectMoEAux, initBackend, manualSeed, MoEFeedForward, trainStep, type FeedForwardBlock } from "../src/index.js";
 import { median } from "./common.js";
 
 const arg = (name: string, dflt: number): number => {
@@ -35,13 +37,22 @@ function step(m: FeedForwardBlock, opt: AdamW): void {
 }
 
 const opts = Object.fromEntries(Object.entries(blocks).map(([k, m]) => [k, new AdamW(m.trainableParameters(), { lr: 1e-3 })]));
-const times: Record<string, { wall: number[]; cpu: number[] }> = { dense: { wall: [], cpu: [] }, moe: { wall: [], cpu: [] } };
-for (const name of Object.keys(blocks)) step(blocks[name]!, opts[name]!); // warm-up (kernel compilation, slot allocation)
+const variants = process.argv.includes("--padded") ? ["dense", "moe", "padded"] : ["dense", "moe"];
+const moe = blocks.moe as MoEFeedForward;
+// "padded": the same layer (and optimiser) on padded expert slots.
+const run = (name: string): void => {
+  moe.packSlots = name !== "padded";
+  if (name === "dense") step(blocks.dense!, opts.dense!);
+  else step(moe, opts.moe!);
+};
+const times: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(variants.map((v) => [v, { wall: [], cpu: [] }]));
+for (const name of variants) run(name); // warm-up (kernel compilation, slot allocation)
 for (let r = 0; r < RUNS; r++) {
-  for (const name of r % 2 ? ["moe", "dense"] : ["dense", "moe"]) {
+  // Rotate the order so that no variant always follows the same one.
+  for (const name of variants.map((_, i) => variants[(i + r) % variants.length]!)) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    step(blocks[name]!, opts[name]!);
+    run(name);
     const wall = performance.now() - t0;
     const c = process.cpuUsage(c0);
     times[name]!.wall.push(wall);
@@ -52,9 +63,11 @@ const active = { dense: blocks.dense!.numParameters(), moe: blocks.moe!.numParam
 const row = (name: string): string => `${name.padEnd(6)} wall ${median(times[name]!.wall).toFixed(1)} ms   cpu ${median(times[name]!.cpu).toFixed(1)} ms`;
 console.log(`backend ${backend}; tokens ${B}×${L}, d ${D}; dense hidden ${K * H}; MoE ${E} experts × hidden ${H}, top-${K}, cf 1.25; ${RUNS} runs, medians`);
 console.log(`parameters: dense ${active.dense}, MoE total ${active.moe} (active per token: ${K}/${E} of the experts + router)`);
-console.log(row("dense"));
-console.log(row("moe"));
-console.log(`ratio moe/dense: wall ${(median(times.moe!.wall) / median(times.dense!.wall)).toFixed(2)}×, cpu ${(median(times.moe!.cpu) / median(times.dense!.cpu)).toFixed(2)}×`);
+for (const v of variants) console.log(row(v));
+for (const v of variants.slice(1)) {
+  console.log(`ratio ${v}/dense: wall ${(median(times[v]!.wall) / median(times.dense!.wall)).toFixed(2)}×, cpu ${(median(times[v]!.cpu) / median(times.dense!.cpu)).toFixed(2)}×`);
+}
+moe.packSlots = true;
 
 if (process.argv.includes("--profile")) {
   // Where the MoE step's time goes, by kernel (tf.profile of one step).

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
 import { installFusedKernels } from "./fused.js";
+import { installGroupedKernels } from "./grouped.js";
 import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
 import { installThreadPolicy, registerThreadedWasm } from "./wasm-threads.js";
@@ -81,6 +82,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       installFastMatMul();
       installFastKernels();
       installFusedKernels();
+      installGroupedKernels();
       installThreadPolicy();
     }
     return true;

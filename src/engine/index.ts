@@ -5,3 +5,4 @@ export { Rng, rng, manualSeed } from "./random.js";
 export { TensorLeakError, liveTensors, assertNoLeak, assertNoLeakAsync } from "./memory.js";
 export { gatherRows } from "./gather.js";
 export { geluExact, layerNormAffine, installFusedKernels } from "./fused.js";
+export { groupedMatMul, groupedInnerProducts, segmentSum, groupedKernelsActive } from "./grouped.js";

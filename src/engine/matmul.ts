@@ -25,7 +25,7 @@ type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
 type Info = tf.TensorInfo;
 
 /** The parts of tfjs-backend-wasm's BackendWasm this file relies on. */
-interface WasmBackend {
+export interface WasmBackend {
   dataIdNextNumber: number;
   disposeData(dataId: object, force?: boolean): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
@@ -95,33 +95,46 @@ const SMALL_PRODUCT = 1 << 20;
  * unregistering the views frees the cached operators and nothing else.
  */
 function products(backend: WasmBackend, a: Info, b: Info, batch: number, shareA: boolean, M: number, K: number, N: number, outShape: number[], keepB = false): Info {
-  wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
   const out = backend.makeOutput(outShape, "float32");
   if (M * N === 0) return out;
   const aOff = backend.getMemoryOffset(a.dataId);
   const bOff = backend.getMemoryOffset(b.dataId);
   const oOff = backend.getMemoryOffset(out.dataId);
-  const aShape = shapeBytes([1, M, K]);
-  const bShape = shapeBytes([1, K, N]);
-  const reg = backend.wasm.tfjs;
-  const each = (): void => {
+  productThreads(M * K * N, () => {
     for (let i = 0; i < batch; i++) {
-      const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++] as const;
-      reg.registerTensor(ids[0], M * K, aOff + (shareA ? 0 : i * M * K * 4));
-      const bId = keepB ? keptOperandId(backend, b.dataId, K, N, bOff) : ids[1];
-      if (!keepB) reg.registerTensor(ids[1], K * N, bOff + i * K * N * 4);
-      reg.registerTensor(ids[2], M * N, oOff + i * M * N * 4);
-      wasmMatMul!(ids[0], aShape, 3, bId, bShape, 3, false, false, ids[2]);
-      reg.disposeData(ids[0]);
-      if (!keepB) reg.disposeData(ids[1]);
-      reg.disposeData(ids[2]);
+      const bId = keepB ? keptOperandId(backend, b.dataId, K, N, bOff) : undefined;
+      viewProduct(backend, aOff + (shareA ? 0 : i * M * K * 4), bOff + i * K * N * 4, oOff + i * M * N * 4, M, K, N, bId);
     }
-  };
-  // Waking the thread pool costs more than it saves on small products (measured:
-  // 128 products of 64×64·64×32 took 63 ms on two threads, 7 ms on one).
-  if (M * K * N < SMALL_PRODUCT) singleThreaded(each);
-  else each();
+  });
   return out;
+}
+
+/**
+ * One XNNPACK product out = a·b, [M, K]·[K, N] → [M, N], on fresh tensor ids
+ * viewing the wasm heap at byte offsets `aOff`, `bOff`, `oOff` (or on the kept
+ * right operand id `bId`). The views are unregistered afterwards.
+ */
+export function viewProduct(backend: WasmBackend, aOff: number, bOff: number, oOff: number, M: number, K: number, N: number, bId?: number): void {
+  wasmMatMul ??= backend.wasm.cwrap("BatchMatMul", null, ["number", "array", "number", "number", "array", "number", "number", "number", "number"]);
+  const reg = backend.wasm.tfjs;
+  const ids = [backend.dataIdNextNumber++, backend.dataIdNextNumber++, backend.dataIdNextNumber++] as const;
+  reg.registerTensor(ids[0], M * K, aOff);
+  if (bId === undefined) reg.registerTensor(ids[1], K * N, bOff);
+  reg.registerTensor(ids[2], M * N, oOff);
+  wasmMatMul(ids[0], shapeBytes([1, M, K]), 3, bId ?? ids[1], shapeBytes([1, K, N]), 3, false, false, ids[2]);
+  reg.disposeData(ids[0]);
+  if (bId === undefined) reg.disposeData(ids[1]);
+  reg.disposeData(ids[2]);
+}
+
+/**
+ * Runs `fn`, a run of products of about `work` multiply-adds each, on the
+ * thread pool only when they are large: waking the pool costs more than it
+ * saves on small products (measured: 128 products of 64×64·64×32 took 63 ms
+ * on two threads, 7 ms on one).
+ */
+export function productThreads<T>(work: number, fn: () => T): T {
+  return work < SMALL_PRODUCT ? singleThreaded(fn) : fn();
 }
 
 /** Ids under which whole right operands stay packed, by their data and [K, N] (a reshape shares the data). */

@@ -262,7 +262,7 @@ export function installThreadPolicy(): void {
   if (policyInstalled || !poolSwitch) return;
   policyInstalled = true;
   for (const k of tf.getKernelsForBackend("wasm")) {
-    if (k.kernelName === "BatchMatMul") continue;
+    if (k.kernelName === "BatchMatMul" || k.kernelName === "NeurocodeGroupedMatMul") continue; // they pick threads per product
     const inner = k.kernelFunc;
     const pooled = POOLED_KERNELS.has(k.kernelName);
     const kernelFunc: tf.KernelFunc = (args) => {

@@ -3,20 +3,38 @@ import { ConfigError } from "../errors.js";
 import { unaryCustomGrad } from "./autodiff.js";
 
 /**
- * A static-shape capacity plan (GShard/Switch): expert e owns C slots, slot
- * `s = e·C + c`. All index tensors are int32 constants; every shape depends
- * only on (T, k, E, C), so nothing is read back to the host.
+ * Where each (token, choice) assignment sits among the experts' input rows
+ * ("slots"), and back. Both maps are int32 constants; each slot holds at most
+ * one assignment.
  */
-export interface DispatchPlan {
+export interface SlotMap {
   numTokens: number;
   topK: number;
+  /** [T·k] slot of assignment `a = t·k + j`, or the slot count when it was dropped. */
+  assignSlot: tf.Tensor1D;
+  /** [slots] assignment held by each slot, or `T·k` when the slot is empty. */
+  slotAssign: tf.Tensor1D;
+}
+
+/**
+ * A static-shape capacity plan (GShard/Switch): expert e owns C slots, slot
+ * `s = e·C + c`; `E·C` marks a dropped assignment. Every shape depends only
+ * on (T, k, E, C), so nothing is read back to the host.
+ */
+export interface DispatchPlan extends SlotMap {
   numExperts: number;
   /** Slots per expert C. */
   capacity: number;
-  /** [T·k] slot of assignment `a = t·k + j`, or `E·C` when it was dropped. */
-  assignSlot: tf.Tensor1D;
-  /** [E·C] assignment held by each slot, or `T·k` when the slot is empty. */
-  slotAssign: tf.Tensor1D;
+}
+
+/**
+ * A plan's filled slots packed expert after expert: expert e's assignments
+ * are rows `off[e] .. off[e] + counts[e]` of one [N, d] matrix (N = kept
+ * assignments), in the order the plan gave them; `N` marks a dropped one.
+ */
+export interface GroupedPlan extends SlotMap {
+  /** [E] assignments each expert holds. */
+  counts: number[];
 }
 
 /**
@@ -68,23 +86,56 @@ export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity:
 }
 
 /**
+ * The plan with its empty slots left out (`GroupedPlan`), read on the host.
+ * Running the experts on these rows gives the same outputs and gradients as
+ * on the padded [E, C, d] slots: an empty slot's output reaches no token, so
+ * its gradient is zero and adds nothing to any parameter's.
+ */
+export function groupPlan(plan: DispatchPlan): GroupedPlan {
+  const { numTokens: t, topK: k, numExperts: e, capacity: c } = plan;
+  const slotAssign = plan.slotAssign.dataSync();
+  const assignSlot = plan.assignSlot.dataSync();
+  const rowOfSlot = new Int32Array(e * c + 1);
+  const rowAssign: number[] = [];
+  const counts = new Array<number>(e).fill(0);
+  for (let s = 0; s < e * c; s++) {
+    const a = slotAssign[s]!;
+    if (a >= t * k) continue;
+    rowOfSlot[s] = rowAssign.length;
+    rowAssign.push(a);
+    counts[Math.floor(s / c)]!++;
+  }
+  rowOfSlot[e * c] = rowAssign.length;
+  const assignRow = Int32Array.from(assignSlot, (s) => rowOfSlot[s]!);
+  return { numTokens: t, topK: k, counts, assignSlot: tf.tensor1d(assignRow, "int32"), slotAssign: tf.tensor1d(rowAssign, "int32") };
+}
+
+/**
  * Copies each token into the expert slots it was assigned: [T, d] → [E, C, d]
  * (empty slots are zero). Differentiable w.r.t. `x`.
  */
 export function dispatchTokens(x: tf.Tensor2D, plan: DispatchPlan): tf.Tensor3D {
+  return tf.tidy(() => tf.reshape(dispatchRows(x, plan), [plan.numExperts, plan.capacity, x.shape[1]]));
+}
+
+/**
+ * Copies each token into the slots of its assignments, as rows: [T, d] →
+ * [slots, d] (empty slots are zero). Differentiable w.r.t. `x`.
+ */
+export function dispatchRows(x: tf.Tensor2D, plan: SlotMap): tf.Tensor2D {
   const [t, d] = x.shape;
-  const { topK: k, numExperts: e, capacity: c } = plan;
+  const k = plan.topK;
   // Slot → token: assignment a = t·k + j belongs to token ⌊a/k⌋; an empty slot's T·k maps to T, the zero row.
   // Reading tokens directly (not k tiled copies) saves a [T·k, d] tile and its gradient.
   const slotToken = tf.floorDiv(plan.slotAssign, tf.scalar(k, "int32"));
   const out = unaryCustomGrad(
     (v, save) => {
       save([plan.assignSlot]);
-      return tf.tidy(() => tf.reshape(gatherOrZero(v as tf.Tensor2D, slotToken), [e, c, d]));
+      return gatherOrZero(v as tf.Tensor2D, slotToken);
     },
     // Each token's gradient is the sum over its k assignments' slots (dropped ones read zeros).
-    (dy, saved) => tf.tidy(() => tf.sum(tf.reshape(gatherOrZero(tf.reshape(dy, [e * c, d]) as tf.Tensor2D, saved[0]!), [t, k, d]), 1)),
-  )(x) as tf.Tensor3D;
+    (dy, saved) => tf.tidy(() => tf.sum(tf.reshape(gatherOrZero(dy as tf.Tensor2D, saved[0]!), [t, k, d]), 1)),
+  )(x) as tf.Tensor2D;
   slotToken.dispose();
   return out;
 }
@@ -100,25 +151,25 @@ export function dispatchAssignments(rows: tf.Tensor2D, plan: DispatchPlan): tf.T
 }
 
 /**
- * Reads each assignment's expert output back: [E, C, d] → [T, k, d] (dropped
- * assignments read zeros).
+ * Reads each assignment's expert output back: [E, C, d] (or [slots, d]) →
+ * [T, k, d] (dropped assignments read zeros).
  */
-export function collectOutputs(expertOut: tf.Tensor3D, plan: DispatchPlan): tf.Tensor3D {
-  return pickRows(expertOut, plan.assignSlot, plan.slotAssign, [plan.numTokens, plan.topK, expertOut.shape[2]]) as tf.Tensor3D;
+export function collectOutputs(expertOut: tf.Tensor, plan: SlotMap): tf.Tensor3D {
+  return pickRows(expertOut, plan.assignSlot, plan.slotAssign, [plan.numTokens, plan.topK, expertOut.shape[expertOut.rank - 1]!]) as tf.Tensor3D;
 }
 
 /**
  * The weighted sum of each token's expert outputs: `y[t] = Σ_j w[t, j] ·
- * out[slot(t, j)]`, [E, C, d] and [T, k] → [T, d] (dropped assignments add
- * nothing). Differentiable w.r.t. both inputs. On the host-memory backends it
+ * out[slot(t, j)]`, [E, C, d] (or [slots, d]) and [T, k] → [T, d] (dropped
+ * assignments add nothing). Differentiable w.r.t. both inputs. On the host-memory backends it
  * is one pass over the rows each way; op by op it was a gather, a broadcast
  * multiply and a sum, and their gradients, about a fifth of a small MoE step.
  */
-export function combineOutputs(expertOut: tf.Tensor3D, weights: tf.Tensor2D, plan: DispatchPlan): tf.Tensor2D {
+export function combineOutputs(expertOut: tf.Tensor, weights: tf.Tensor2D, plan: SlotMap): tf.Tensor2D {
   const onHost = tf.getBackend() === "wasm" || tf.getBackend() === "cpu";
   if (!onHost) return tf.tidy(() => tf.sum(tf.mul(collectOutputs(expertOut, plan), tf.expandDims(weights, 2)), 1) as tf.Tensor2D);
   const { numTokens: t, topK: k } = plan;
-  const d = expertOut.shape[2];
+  const d = expertOut.shape[expertOut.rank - 1]!;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [eo, w] = args as [tf.Tensor, tf.Tensor];
     (args[2] as tf.GradSaveFunc)([eo, w, plan.assignSlot]);

@@ -3,6 +3,7 @@ import { ConfigError, ShapeError } from "../errors.js";
 import { activation, type ActivationName } from "../nn/functional.js";
 import { uniform } from "../nn/init.js";
 import { Module } from "../nn/module.js";
+import { groupedLinear } from "./grouped.js";
 
 /** Options of `ExpertFFN`. */
 export interface ExpertFFNOptions {
@@ -29,7 +30,7 @@ export interface ExpertFFNOptions {
  * `w_gate` [E, d, h] (GLU only), `w_down` [E, h, d], `b_up` [E, h], `b_down` [E, d].
  * Init as `nn.Linear` per expert: U(±1/√fan_in).
  */
-export class ExpertFFN extends Module<[tf.Tensor3D], tf.Tensor3D> {
+export class ExpertFFN extends Module<[tf.Tensor3D] | [tf.Tensor2D, readonly number[]], tf.Tensor> {
   readonly numExperts: number;
   readonly dModel: number;
   readonly hidden: number;
@@ -62,8 +63,12 @@ export class ExpertFFN extends Module<[tf.Tensor3D], tf.Tensor3D> {
     this.bDown = this.registerParameter("b_down", bias ? uniform([e, d], 1 / Math.sqrt(h)) : null);
   }
 
-  /** @param x [E, C, d] slots of each expert → [E, C, d] expert outputs. */
-  forward(x: tf.Tensor3D): tf.Tensor3D {
+  /**
+   * @param x [E, C, d] slots of each expert → [E, C, d] expert outputs; or
+   * [N, d] rows grouped by expert with `counts` → [N, d] (see `forwardRows`).
+   */
+  forward(...[x, counts]: [tf.Tensor3D] | [tf.Tensor2D, readonly number[]]): tf.Tensor {
+    if (counts) return this.forwardRows(x as tf.Tensor2D, counts);
     if (x.rank !== 3 || x.shape[0] !== this.numExperts || x.shape[2] !== this.dModel) {
       throw new ShapeError("ExpertFFN input", [this.numExperts, null, this.dModel], x.shape);
     }
@@ -74,6 +79,23 @@ export class ExpertFFN extends Module<[tf.Tensor3D], tf.Tensor3D> {
       let y: tf.Tensor = tf.matMul(hid as tf.Tensor3D, this.wDown);
       if (this.bDown) y = tf.add(y, tf.expandDims(this.bDown, 1));
       return y as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * The experts on rows grouped by expert (`GroupedPlan`): rows `off[e] ..
+   * off[e] + counts[e]` go through expert e. Same values and gradients as
+   * `forward` on the same rows padded into [E, C, d], without the padding's work.
+   * Called by `call(x, counts)`, which also runs the forward hooks.
+   * @param x [N, d] @param counts [E] rows per expert, summing to N → [N, d]
+   */
+  private forwardRows(x: tf.Tensor2D, counts: readonly number[]): tf.Tensor2D {
+    if (x.rank !== 2 || x.shape[1] !== this.dModel) throw new ShapeError("ExpertFFN rows", [null, this.dModel], x.shape);
+    if (counts.length !== this.numExperts) throw new ShapeError("ExpertFFN row counts", [this.numExperts], [counts.length]);
+    return tf.tidy(() => {
+      const up = groupedLinear(x, this.wUp as tf.Tensor3D, this.bUp as tf.Tensor2D | null, counts);
+      const hid = this.wGate ? tf.mul(this.act(groupedLinear(x, this.wGate as tf.Tensor3D, null, counts)), up) : this.act(up);
+      return groupedLinear(hid as tf.Tensor2D, this.wDown as tf.Tensor3D, this.bDown as tf.Tensor2D | null, counts);
     });
   }
 }

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, ShapeError } from "../errors.js";
 import type { ActivationName } from "../nn/functional.js";
 import { Module } from "../nn/module.js";
-import { combineOutputs, dispatchTokens, expertCapacity, oneHotFloat, planDispatch, type DispatchPlan } from "./dispatch.js";
+import { groupedKernelsActive } from "../engine/grouped.js";
+import { combineOutputs, dispatchRows, dispatchTokens, expertCapacity, groupPlan, oneHotFloat, planDispatch, type DispatchPlan } from "./dispatch.js";
 import { ExpertFFN } from "./experts.js";
 import { routerZLoss, switchAuxLoss } from "./losses.js";
 import { Router, validateRouterOptions, type RouterScore, type Routing } from "./router.js";
@@ -99,6 +100,13 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
   readonly auxLossCoef: number;
   readonly zLossCoef: number;
   auxSink: AuxSink | null = null;
+  /**
+   * Run the experts on their filled slots only, packed expert after expert
+   * (`groupPlan`), where the grouped kernels run (wasm): the same outputs and
+   * gradients as the padded [E, C, d] slots without the capacity factor's
+   * padding work. false: always the padded, static-shape layout. Default true.
+   */
+  packSlots = true;
   /** The options the layer was built with (defaults not filled in). */
   readonly options: Readonly<MoEOptions>;
   private readonly expertOf: Int32Array | null;
@@ -171,7 +179,13 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
       const idx = this.expertOf ? (tf.gather(tf.tensor1d(this.expertOf, "int32"), r.indices) as unknown as tf.Tensor2D) : r.indices;
       const cap = expertCapacity(numTokens, this.router.topK, numExperts, this.training ? this.capacityFactor : this.evalCapacityFactor, this.choicesPerExpert);
       const plan = planDispatch(idx, numExperts, cap);
-      let y: tf.Tensor = combineOutputs(this.experts.call(dispatchTokens(xs, plan)), this.expertWeights(xs, r), plan);
+      let y: tf.Tensor;
+      if (this.packSlots && groupedKernelsActive()) {
+        const rows = groupPlan(plan);
+        y = combineOutputs(this.experts.call(dispatchRows(xs, rows), rows.counts), this.expertWeights(xs, r), rows);
+      } else {
+        y = combineOutputs(this.experts.call(dispatchTokens(xs, plan)), this.expertWeights(xs, r), plan);
+      }
       if (this.routedScale !== 1) y = tf.mul(y, this.routedScale);
       if (this.shared) y = tf.add(y, tf.mul(tf.squeeze(this.shared.call(tf.expandDims(xs, 0) as tf.Tensor3D), [0]), this.sharedScale));
       return { output: tf.reshape(y, x.shape), ...routingAux(r, idx, plan, this.auxLossCoef, this.zLossCoef) };
