@@ -149,18 +149,21 @@ function resampleFloat32(rows: readonly FloatArray[], out: Float32Array[], npads
     // Ordered layout: [X0, X_{n/2}, Re X1, Im X1, …]; both transforms have even lengths.
     const X = fwd.b;
     const Y = inv.a;
-    Y.fill(0);
+    // Bins 1 … kMax − 1 keep their place and the common gain; bulk-copy and scale them,
+    // then set DC, bin kMax (possibly either Nyquist) and zero what lies above.
+    const g = gain(1);
+    Y.set(X.subarray(2, 2 * kMax), 2);
+    for (let i = 2; i < 2 * kMax; i++) Y[i]! *= g;
     Y[0] = X[0]! * gain(0);
-    for (let k = 1; k <= kMax; k++) {
-      const re = k === oldHalf ? X[1]! : X[2 * k]!;
-      const im = k === oldHalf ? 0 : X[2 * k + 1]!;
-      const g = gain(k);
-      // irfft ignores the imaginary part of the new Nyquist bin.
-      if (k === newHalf) Y[1] = re * g;
-      else {
-        Y[2 * k] = re * g;
-        Y[2 * k + 1] = im * g;
-      }
+    Y[1] = 0;
+    Y.fill(0, 2 * kMax);
+    const re = kMax === oldHalf ? X[1]! : X[2 * kMax]!;
+    const im = kMax === oldHalf ? 0 : X[2 * kMax + 1]!;
+    // irfft ignores the imaginary part of the new Nyquist bin.
+    if (kMax === newHalf) Y[1] = re * gain(kMax);
+    else {
+      Y[2 * kMax] = re * gain(kMax);
+      Y[2 * kMax + 1] = im * gain(kMax);
     }
     inv.backwardOrdered();
     out[c]!.set(inv.b.subarray(removeStart, removeStart + out[c]!.length));

@@ -106,6 +106,10 @@ describe("filterRecording / notchFilter / resampleRecording", () => {
     expect(() => designFir(256, 1, 40, { filterLength: 11 })).toThrow(ConfigError);
     const nan = recordingOf([Float32Array.from([1, NaN, 3, 4])], 256);
     expect(() => filterRecording(nan, 1, 40)).toThrow(ValueError);
+    // A non-finite sample past the last multiple of 4 (the scan's tail) is found and located too.
+    const inf = recordingOf([Float32Array.from({ length: 9 }, (_, i) => i), Float32Array.from({ length: 9 }, (_, i) => (i === 8 ? -Infinity : i))], 256);
+    expect(() => notchFilter(inf, [50])).toThrow(/channel "CH1" has a non-finite value at sample 8/);
+    expect(() => resampleRecording(nan, 100)).toThrow(/sample 1/);
     expect(() => applyZeroPhaseFir([new Float32Array(10)], new Float64Array(4))).toThrow(ValueError);
     expect(() => setReference(rec, ["nope"])).toThrow(ValueError);
     expect(() => setReference(rec, { bipolar: TCP })).toThrow(ValueError);
