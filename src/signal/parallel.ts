@@ -15,12 +15,11 @@ import { NeurocodeError } from "../errors.js";
 import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
 
 /**
- * Work (samples × kernel cost) below which threads do not pay for the
- * hand-off (copying rows into shared memory, posting, waking a worker).
- * `npx tsx bench/signal.ts` prints the crossover (FIR, 4 rows): with the
- * second core free, two threads won from work 2.6e5 (1.1 vs 1.6 ms) up;
- * with the machine loaded they lost up to work 1e6 and broke even at 4e6.
- * 1e6 sits between: a few seconds of one channel, about 4 ms of work.
+ * Work (samples × `kernelCost`, ~4 ns units) below which threads do not pay
+ * for the hand-off (posting, waking a worker, rows not yet in shared memory).
+ * `npx tsx bench/signal.ts` prints the crossover (FIR, 4 rows). 1e6 is about
+ * 4 ms of work: a second thread pays from there when the second core is free,
+ * and loses little when it is not.
  */
 export const PARALLEL_MIN_WORK = 1_000_000;
 

@@ -17,6 +17,7 @@ import {
   resamplePoly,
   sosfilt,
   sosfiltfilt,
+  sosfiltfiltRows,
   stagedMulawDecode,
   stagedMulawEncode,
   welch,
@@ -188,5 +189,23 @@ describe("per-channel z-score and amplitude checks", () => {
     const rec = recordingOf([new Float32Array(100).fill(1e-5), sinusoids(100, 100, [[5, 20e-6]]), sinusoids(100, 100, [[5, 1e-3]])], 100, ["flat", "ok", "big"]);
     expect(findFlatChannels(rec)).toEqual(["flat"]);
     expect(findHighAmplitudeChannels(rec, 500e-6)).toEqual(["big"]);
+  });
+});
+
+describe("sosfiltfiltRows", () => {
+  it("gives exactly sosfiltfilt's numbers row by row (pairs, an odd last row, every padtype, in place)", () => {
+    const sos = butterSos(4, [1, 40], "bandpass", 256);
+    const rows = [0, 1, 2, 3, 4].map((c) => sinusoids(3000, 256, [[3 + c, 1], [50, 0.3]], c));
+    for (const padtype of ["odd", "even", "constant", null] as const) {
+      const want = rows.map((r) => sosfiltfilt(sos, r, { padtype }));
+      const got = sosfiltfiltRows(sos, rows, { padtype });
+      got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(want[i]!)));
+    }
+    const copies = rows.map((r) => Float32Array.from(r));
+    sosfiltfiltRows(sos, copies, {}, copies);
+    copies.forEach((c, i) => expect(Array.from(c)).toEqual(Array.from(Float32Array.from(sosfiltfilt(sos, rows[i]!)))));
+    // Rows of different lengths are filtered one by one.
+    const mixed = sosfiltfiltRows(sos, [rows[0]!, rows[1]!.subarray(0, 2000)]);
+    expect(Array.from(mixed[1]!)).toEqual(Array.from(sosfiltfilt(sos, rows[1]!.subarray(0, 2000))));
   });
 });
