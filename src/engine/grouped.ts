@@ -10,7 +10,9 @@ import { productThreads, viewProduct, type WasmBackend } from "./matmul.js";
  * rows whatever its load; with capacity factor 1.25 that is a quarter more
  * product, activation and gradient work than the tokens need. Here each
  * group is one XNNPACK product on views of the wasm heap (no copies), and
- * the groups' sizes may change from call to call.
+ * the groups' sizes may change from call to call. The kernels have
+ * registered gradients, so autodiff computes only the ones a loss needs
+ * (a `customGrad` computes every input's).
  */
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
@@ -54,33 +56,62 @@ function groupedKernel(args: KernelArgs): Info {
       // After the products, in float32 as a separate add would round (XNNPACK's own bias would start its sums from it).
       const ys = backend.typedArrayFromHeap(out) as Float32Array;
       const bs = backend.typedArrayFromHeap(bias) as Float32Array;
-      for (let e = 0; e < E; e++) {
-        for (let r = off[e]!; r < off[e + 1]!; r++) for (let j = 0, o = r * M, bo = e * M; j < M; j++) ys[o + j]! += bs[bo + j]!;
-      }
+      for (let e = 0; e < E; e++) addRow(ys, off[e]! * M, off[e + 1]! * M, bs.subarray(e * M, (e + 1) * M));
     }
     return out;
   }
-  // inner: out[e] = a_eᵀ·b_e. Each group of a is transposed into its own [K, n_e] block first.
+  return innerProducts(backend, a, b, counts, off, largest);
+}
+
+/**
+ * out[e] = a_eᵀ·b_e, [E, K, M]. XNNPACK wants its left operand transposed, so
+ * either each group of `a` is transposed into its own [K, n_e] block, or (when
+ * that moves more data: a wide `a`, as the hidden activations in the down
+ * projection's weight gradient) each group of `b`, giving (b_eᵀ·a_e) = out[e]ᵀ,
+ * which is transposed back. Either way every sum runs over the same rows in the
+ * same order.
+ */
+function innerProducts(backend: Backend, a: Info, b: Info, counts: number[], off: number[], largest: number): Info {
+  const E = counts.length;
+  const N = off[E]!;
+  const [K, M] = [a.shape[1]!, b.shape[1]!];
+  const swap = N * M + E * K * M < N * K;
+  const [left, right, L, R] = swap ? [b, a, M, K] : [a, b, K, M];
   const out = backend.makeOutput([E, K, M], "float32");
-  const at = backend.makeOutput([off[E]! * K], "float32");
+  const lt = backend.makeOutput([N * L], "float32");
+  const tmp = swap ? backend.makeOutput([E, M, K], "float32") : out;
   try {
-    const src = backend.typedArrayFromHeap(a);
-    const dst = backend.typedArrayFromHeap(at);
+    const src = backend.typedArrayFromHeap(left);
+    const dst = backend.typedArrayFromHeap(lt);
     for (let e = 0; e < E; e++) {
-      if (counts[e]! > 0) transposeInto(src.subarray(off[e]! * K, off[e + 1]! * K), [counts[e]!, K], [1, 0], dst.subarray(off[e]! * K, off[e + 1]! * K));
+      if (counts[e]! > 0) transposeInto(src.subarray(off[e]! * L, off[e + 1]! * L), [counts[e]!, L], [1, 0], dst.subarray(off[e]! * L, off[e + 1]! * L));
     }
-    const os = backend.typedArrayFromHeap(out) as Float32Array;
-    for (let e = 0; e < E; e++) if (counts[e] === 0) os.fill(0, e * K * M, (e + 1) * K * M);
-    const [tOff, bOff, oOff] = [at, b, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    const ts = backend.typedArrayFromHeap(tmp) as Float32Array;
+    for (let e = 0; e < E; e++) if (counts[e] === 0) ts.fill(0, e * K * M, (e + 1) * K * M);
+    const [lOff, rOff, tOff] = [lt, right, tmp].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
     productThreads(largest * K * M, () => {
       for (let e = 0; e < E; e++) {
-        if (counts[e]! > 0) viewProduct(backend, tOff + off[e]! * K * 4, bOff + off[e]! * M * 4, oOff + e * K * M * 4, K, counts[e]!, M);
+        if (counts[e]! > 0) viewProduct(backend, lOff + off[e]! * L * 4, rOff + off[e]! * R * 4, tOff + e * K * M * 4, L, counts[e]!, R);
       }
     });
+    if (swap) transposeInto(backend.typedArrayFromHeap(tmp), [E, M, K], [0, 2, 1], backend.typedArrayFromHeap(out));
   } finally {
-    backend.disposeData(at.dataId);
+    backend.disposeData(lt.dataId);
+    if (swap) backend.disposeData(tmp.dataId);
   }
   return out;
+}
+
+/** `ys[from .. to)`, a run of whole rows of width `row.length`, each plus `row`. */
+function addRow(ys: Float32Array, from: number, to: number, row: Float32Array): void {
+  const m = row.length;
+  for (let o = from; o < to; o += m) for (let j = 0; j < m; j++) ys[o + j] = ys[o + j]! + row[j]!;
+}
+
+/** `acc[j] += Σ xs[from + i·m + j]` over the whole rows in `xs[from .. to)`. */
+function accumulateRows(acc: Float64Array, xs: Float32Array, from: number, to: number): void {
+  const m = acc.length;
+  for (let o = from; o < to; o += m) for (let j = 0; j < m; j++) acc[j] = acc[j]! + xs[o + j]!;
 }
 
 /** Column sums of each group of rows, [N, M] → [E, M], in float64 row by row (as the engine's `Sum` over a middle axis). */
@@ -89,16 +120,16 @@ function segmentSumKernel(args: KernelArgs): Info {
   const { counts } = args.attrs as unknown as { counts: number[] };
   const backend = args.backend as unknown as Backend;
   const M = x.shape[1]!;
+  const off = offsets(counts);
   const out = backend.makeOutput([counts.length, M], "float32");
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
   const os = backend.typedArrayFromHeap(out) as Float32Array;
   const acc = new Float64Array(M);
-  let r = 0;
-  counts.forEach((c, e) => {
+  for (let e = 0; e < counts.length; e++) {
     acc.fill(0);
-    for (const end = r + c; r < end; r++) for (let j = 0, o = r * M; j < M; j++) acc[j] += xs[o + j]!;
+    accumulateRows(acc, xs, off[e]! * M, off[e + 1]! * M);
     os.set(acc, e * M);
-  });
+  }
   return out;
 }
 
@@ -110,6 +141,36 @@ export function installGroupedKernels(): void {
   installed = true;
   tf.registerKernel({ kernelName: GROUPED_MATMUL, backendName: "wasm", kernelFunc: groupedKernel });
   tf.registerKernel({ kernelName: SEGMENT_SUM, backendName: "wasm", kernelFunc: segmentSumKernel });
+  tf.registerGradient({ kernelName: GROUPED_MATMUL, inputsToSave: ["a", "b"], gradFunc: groupedGrad });
+  tf.registerGradient({
+    kernelName: SEGMENT_SUM,
+    gradFunc: (dy, _saved, attrs) => {
+      const { counts } = attrs as unknown as { counts: number[] };
+      return { x: () => tf.gather(dy as tf.Tensor, tf.tensor1d(counts.flatMap((c, e) => new Array<number>(c).fill(e)), "int32")) };
+    },
+  });
+}
+
+/**
+ * Only the gradients autodiff asks for are computed. rows: y_e = a_e·b_e + bias_e,
+ * so da_e = dy_e·b_eᵀ, db_e = a_eᵀ·dy_e, dbias_e = Σ_rows dy_e. inner:
+ * out_e = a_eᵀ·b_e, so da_e = b_e·dout_eᵀ, db_e = a_e·dout_e.
+ */
+function groupedGrad(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): ReturnType<tf.GradFunc> {
+  const { counts, mode } = attrs as unknown as GroupedAttrs;
+  const [a, b] = saved as [tf.Tensor2D, tf.Tensor];
+  const g = dy as tf.Tensor;
+  if (mode === "inner") {
+    return {
+      a: () => groupedMatMul(b as tf.Tensor2D, g as tf.Tensor3D, counts, { transposeB: true }),
+      b: () => groupedMatMul(a, g as tf.Tensor3D, counts),
+    };
+  }
+  return {
+    a: () => groupedMatMul(g as tf.Tensor2D, b as tf.Tensor3D, counts, { transposeB: true }),
+    b: () => groupedInnerProducts(a, g as tf.Tensor2D, counts),
+    bias: () => segmentSum(g as tf.Tensor2D, counts),
+  };
 }
 
 /** True when the grouped products run as one heap kernel (wasm); elsewhere they are built from slices. */
@@ -132,8 +193,8 @@ function splitGroups(x: tf.Tensor, counts: number[]): tf.Tensor[] {
 
 /**
  * Per-group products: rows `off[e] .. off[e] + counts[e]` of `a` times `b[e]`,
- * plus `bias[e]` when given. Not differentiable by itself (a building block
- * for layers with their own gradients, e.g. `moe/grouped.ts`).
+ * plus `bias[e]` when given. Differentiable w.r.t. `a`, `b` and `bias`, with
+ * the gradients the padded form `matMul(a[E, C, K], b) + bias[:, None]` gets.
  *
  * @param a [N, K] float32, rows grouped by expert
  * @param b [E, K, M] (or [E, M, K] with `transposeB`)
@@ -153,7 +214,9 @@ export function groupedMatMul(a: tf.Tensor2D, b: tf.Tensor3D, counts: readonly n
       const inputs: tf.NamedTensorMap = opts.bias ? { a, b: bb, bias: opts.bias } : { a, b: bb };
       return tf.engine().runKernel(GROUPED_MATMUL, inputs, { counts: c, mode: "rows" } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     }
+    // Empty groups are zeros of their own: autodiff of ops on [0, M] tensors fails in tfjs.
     const parts = splitGroups(a, c).map((ae, e) => {
+      if (c[e] === 0) return tf.zeros([0, M]);
       const y = tf.matMul(ae as tf.Tensor2D, tf.squeeze(tf.slice(b, e, 1), [0]) as tf.Tensor2D, false, opts.transposeB);
       return opts.bias ? tf.add(y, tf.slice(opts.bias, e, 1)) : y;
     });
@@ -163,7 +226,7 @@ export function groupedMatMul(a: tf.Tensor2D, b: tf.Tensor3D, counts: readonly n
 
 /**
  * Per-group inner products `out[e] = a[group e]ᵀ · b[group e]` (the weight
- * gradient of `groupedMatMul`); an empty group gives zeros.
+ * gradient of `groupedMatMul`); an empty group gives zeros. Differentiable.
  * @param a [N, K] @param b [N, M] @returns [E, K, M]
  */
 export function groupedInnerProducts(a: tf.Tensor2D, b: tf.Tensor2D, counts: readonly number[]): tf.Tensor3D {
@@ -172,15 +235,15 @@ export function groupedInnerProducts(a: tf.Tensor2D, b: tf.Tensor2D, counts: rea
   return tf.tidy(() => {
     if (groupedKernelsActive()) return tf.engine().runKernel(GROUPED_MATMUL, { a, b }, { counts: c, mode: "inner" } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
     const bs = splitGroups(b, c);
-    return tf.stack(splitGroups(a, c).map((ae, e) => tf.matMul(ae as tf.Tensor2D, bs[e] as tf.Tensor2D, true, false))) as tf.Tensor3D;
+    return tf.stack(splitGroups(a, c).map((ae, e) => (c[e] === 0 ? tf.zeros([a.shape[1], b.shape[1]]) : tf.matMul(ae as tf.Tensor2D, bs[e] as tf.Tensor2D, true, false)))) as tf.Tensor3D;
   });
 }
 
-/** Column sums of each group of rows (the bias gradient of `groupedMatMul`): [N, M] → [E, M]. */
+/** Column sums of each group of rows (the bias gradient of `groupedMatMul`): [N, M] → [E, M]. Differentiable. */
 export function segmentSum(x: tf.Tensor2D, counts: readonly number[]): tf.Tensor2D {
   const c = checkCounts("segmentSum", x.shape[0], counts);
   return tf.tidy(() => {
     if (groupedKernelsActive()) return tf.engine().runKernel(SEGMENT_SUM, { x }, { counts: c } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
-    return tf.stack(splitGroups(x, c).map((g) => tf.sum(g, 0))) as tf.Tensor2D;
+    return tf.stack(splitGroups(x, c).map((g, e) => (c[e] === 0 ? tf.zeros([x.shape[1]]) : tf.sum(g, 0)))) as tf.Tensor2D;
   });
 }

@@ -3,7 +3,7 @@ import { ConfigError, ShapeError } from "../errors.js";
 import { activation, type ActivationName } from "../nn/functional.js";
 import { uniform } from "../nn/init.js";
 import { Module } from "../nn/module.js";
-import { groupedLinear } from "./grouped.js";
+import { groupedMatMul } from "../engine/grouped.js";
 
 /** Options of `ExpertFFN`. */
 export interface ExpertFFNOptions {
@@ -93,9 +93,9 @@ export class ExpertFFN extends Module<[tf.Tensor3D] | [tf.Tensor2D, readonly num
     if (x.rank !== 2 || x.shape[1] !== this.dModel) throw new ShapeError("ExpertFFN rows", [null, this.dModel], x.shape);
     if (counts.length !== this.numExperts) throw new ShapeError("ExpertFFN row counts", [this.numExperts], [counts.length]);
     return tf.tidy(() => {
-      const up = groupedLinear(x, this.wUp as tf.Tensor3D, this.bUp as tf.Tensor2D | null, counts);
-      const hid = this.wGate ? tf.mul(this.act(groupedLinear(x, this.wGate as tf.Tensor3D, null, counts)), up) : this.act(up);
-      return groupedLinear(hid as tf.Tensor2D, this.wDown as tf.Tensor3D, this.bDown as tf.Tensor2D | null, counts);
+      const up = groupedMatMul(x, this.wUp as tf.Tensor3D, counts, { bias: (this.bUp as tf.Tensor2D | null) ?? undefined });
+      const hid = this.wGate ? tf.mul(this.act(groupedMatMul(x, this.wGate as tf.Tensor3D, counts)), up) : this.act(up);
+      return groupedMatMul(hid as tf.Tensor2D, this.wDown as tf.Tensor3D, counts, { bias: (this.bDown as tf.Tensor2D | null) ?? undefined });
     });
   }
 }

@@ -66,6 +66,19 @@ function checkAll(): void {
   expect(inner.shape).toEqual([E, K, M]);
   expectClose(inner, ref);
   expect(Array.from(inner.dataSync().subarray(K * M, 2 * K * M)).every((v) => v === 0)).toBe(true);
+  // A wide left operand takes the other orientation (b's groups transposed, the result transposed back).
+  const wide = tf.randomNormal([N, 40], 0, 1, "float32", 8) as tf.Tensor2D;
+  const narrow = tf.randomNormal([N, 2], 0, 1, "float32", 9) as tf.Tensor2D;
+  const [wv, nv] = [wide.dataSync(), narrow.dataSync()];
+  const refWide = new Float64Array(E * 40 * 2);
+  r = 0;
+  counts.forEach((c, e) => {
+    for (const end = r + c; r < end; r++) for (let k = 0; k < 40; k++) for (let m = 0; m < 2; m++) refWide[(e * 40 + k) * 2 + m] += wv[r * 40 + k]! * nv[r * 2 + m]!;
+  });
+  const innerWide = groupedInnerProducts(wide, narrow, counts);
+  expect(innerWide.shape).toEqual([E, 40, 2]);
+  expectClose(innerWide, refWide);
+  tf.dispose([wide, narrow, innerWide]);
   const summed = segmentSum(g, counts);
   expectClose(summed, sums);
   tf.dispose([y, yb, yt, inner, summed]);
@@ -84,6 +97,35 @@ describe("grouped products (per-expert rows)", () => {
     expect(groupedKernelsActive()).toBe(false);
     checkAll();
     await tf.setBackend("wasm");
+  });
+
+  it("have the gradients that autodiff of per-group slices gives (wasm kernels vs cpu ops)", async () => {
+    const grads = (): number[][] => {
+      const a = tf.randomNormal([N, K], 0, 1, "float32", 21) as tf.Tensor2D;
+      const b = tf.randomNormal([E, K, M], 0, 1, "float32", 22) as tf.Tensor3D;
+      const bias = tf.randomNormal([E, M], 0, 1, "float32", 23) as tf.Tensor2D;
+      const g = tf.randomNormal([N, M], 0, 1, "float32", 24) as tf.Tensor2D;
+      const cotRows = tf.randomNormal([N, M], 0, 1, "float32", 25);
+      const cotInner = tf.randomNormal([E, K, M], 0, 1, "float32", 26);
+      const cotSum = tf.randomNormal([E, M], 0, 1, "float32", 27);
+      const loss = (aa: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor, gg: tf.Tensor): tf.Scalar =>
+        tf.addN([
+          tf.sum(tf.mul(groupedMatMul(aa as tf.Tensor2D, bb as tf.Tensor3D, counts, { bias: cc as tf.Tensor2D }), cotRows)),
+          tf.sum(tf.mul(groupedInnerProducts(aa as tf.Tensor2D, gg as tf.Tensor2D, counts), cotInner)),
+          tf.sum(tf.mul(segmentSum(gg as tf.Tensor2D, counts), cotSum)),
+        ]) as tf.Scalar;
+      const gs = tf.grads(loss)([a, b, bias, g]);
+      const out = gs.map((t) => Array.from(t.dataSync()));
+      tf.dispose([...gs, a, b, bias, g, cotRows, cotInner, cotSum]);
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    const onWasm = grads();
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend("cpu");
+    const onCpu = grads();
+    await tf.setBackend("wasm");
+    onWasm.forEach((g, i) => g.forEach((v, j) => expect(Math.abs(v - onCpu[i]![j]!), `input ${i} element ${j}`).toBeLessThan(1e-4)));
   });
 
   it("equal one product per group bit for bit at sizes that use the thread pool", () => {
