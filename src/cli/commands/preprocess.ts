@@ -131,21 +131,24 @@ Examples:
         import("../../signal/reference.js"),
       ]);
       let rec: Recording = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });
+      // rec is this command's own (read from the file or made by an earlier step), so the steps work
+      // in place, as MNE's Raw methods do: a fresh copy of an hour of 64 channels costs ~0.8 s of page faults.
+      const inPlace = { ...par, inPlace: true };
       const done: string[] = [];
       for (const step of order) {
         if (step === "--bandpass") {
           const [lo, hi] = numbers(step, opts.bandpass, 2) as [number, number];
-          rec = filterRecording(rec, lo, hi, par);
+          rec = filterRecording(rec, lo, hi, inPlace);
           done.push(`${lo < hi ? "band-pass" : "band-stop"} ${lo}-${hi} Hz`);
         } else if (step === "--notch") {
           const f = numbers(step, opts.notch);
-          rec = notchFilter(rec, f, par);
+          rec = notchFilter(rec, f, inPlace);
           done.push(`notch ${f.join(", ")} Hz`);
         } else if (step === "--resample") {
           rec = resampleRecording(rec, opts.resample!, par);
           done.push(`resample ${opts.resample} Hz`);
         } else if (step === "--reference") {
-          rec = setReference(rec, await referenceSpec(opts.reference!));
+          rec = setReference(rec, await referenceSpec(opts.reference!), { inPlace: true });
           done.push(`reference ${opts.reference}`);
         } else {
           const n = rec.bads.length;
