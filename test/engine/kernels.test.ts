@@ -46,6 +46,12 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
       [[4, 7, 5], [5, 3], false, false],
       [[1, 7, 5], [4, 5, 3], false, false],
       [[2, 1, 7, 5], [2, 3, 5, 3], false, false],
+      // Aᵀ·B with a narrow B, computed as (Bᵀ·A)ᵀ: plain, batched, either side broadcast, partial broadcast
+      [[40, 30], [40, 4], true, false],
+      [[3, 40, 30], [3, 40, 4], true, false],
+      [[40, 30], [3, 40, 4], true, false],
+      [[3, 40, 30], [40, 4], true, false],
+      [[2, 1, 40, 30], [2, 3, 40, 4], true, false],
     ];
     for (const [sa, sb, ta, tb] of cases) {
       const a = rand(sa);
