@@ -154,6 +154,8 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     expectSame(() => tf.sum(y, [2, 3], true), 1e-5);
     expectSame(() => tf.sum(y, [1, 3]), 1e-5); // not contiguous: the stock kernel
     expectSame(() => tf.sum(y, [0, 1, 2, 3]), 1e-5);
-    tf.dispose([x, y]);
+    const tall = rand([1027, 33]); // rows in fours plus a remainder of three
+    expectSame(() => tf.sum(tall, 0), 2e-4);
+    tf.dispose([x, y, tall]);
   });
 });
