@@ -2,7 +2,8 @@ import ndarray from "ndarray";
 import { ConfigError, FormatError } from "../errors.js";
 import { channelData, createRecording, nChannels, nSamples } from "../recording/recording.js";
 import type { Recording } from "../recording/types.js";
-import { readNpy, writeNpy } from "./npy.js";
+import { writeFileAtomic } from "./atomic.js";
+import { npyHeader, readNpy, writeNpy } from "./npy.js";
 import type { ReadOptions, WriteOptions } from "./open.js";
 
 /** Writes a Recording's data as float32 `[nChannels, nSamples]` in SI units. */
@@ -10,12 +11,16 @@ export function writeNpyRecording(path: string, rec: Recording, _opts: WriteOpti
   const nc = nChannels(rec);
   const ns = nSamples(rec);
   const contiguous = rec.data.stride[0] === ns && rec.data.offset === 0 && rec.data.data.length === nc * ns;
-  let buf = rec.data.data;
-  if (!contiguous) {
-    buf = new Float32Array(nc * ns);
-    for (let i = 0; i < nc; i++) buf.set(channelData(rec, i), i * ns);
+  if (contiguous) {
+    writeNpy(path, rec.data.data, [nc, ns]);
+    return;
   }
-  writeNpy(path, buf, [nc, ns]);
+  // Rows of a strided view (a crop, an in-place resample) go out one by one, without a gathered copy.
+  const rows = Array.from({ length: nc }, (_, i) => {
+    const r = channelData(rec, i);
+    return new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+  });
+  writeFileAtomic(path, npyHeader("float32", [nc, ns]), ...rows);
 }
 
 /**

@@ -63,7 +63,7 @@ function applyStage(rec: Recording, stage: Stage): Recording {
       return notchFilter(rec, stage.freqs, { inPlace: true });
     case "resample":
       // Already at the rate: nothing to do (MNE would still run its FFT round trip, changing values by ~1e-7).
-      return rec.sfreq === stage.sfreq ? rec : resampleRecording(rec, stage.sfreq);
+      return rec.sfreq === stage.sfreq ? rec : resampleRecording(rec, stage.sfreq, { inPlace: true });
     case "reference":
       return setReference(rec, referenceSpec(stage.reference), { inPlace: true });
     default:

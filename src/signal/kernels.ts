@@ -18,6 +18,10 @@ export type RowKernel =
   /** scipy `resample_poly` by integers up/down. */
   | { op: "resamplePoly"; up: number; down: number };
 
+function overlaps(a: FloatArray, b: FloatArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
 /** Runs a kernel on rows; `outputs[i]` receives the result for `inputs[i]` (may alias it for same-length ops). */
 export function runKernel(kernel: RowKernel, inputs: FloatArray[], outputs: FloatArray[]): void {
   switch (kernel.op) {
@@ -31,7 +35,8 @@ export function runKernel(kernel: RowKernel, inputs: FloatArray[], outputs: Floa
       resampleFft(inputs, kernel.up, kernel.down, { npad: kernel.npad }, outputs);
       return;
     case "resamplePoly":
-      inputs.forEach((x, i) => resamplePoly(x, kernel.up, kernel.down, {}, outputs[i]));
+      // The polyphase loop reads input while it writes output: an output over its own input needs a copy first.
+      inputs.forEach((x, i) => resamplePoly(overlaps(x, outputs[i]!) ? x.slice() : x, kernel.up, kernel.down, {}, outputs[i]));
       return;
   }
 }

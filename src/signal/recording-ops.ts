@@ -180,7 +180,7 @@ export function notchFilter(rec: Recording, freqs: readonly number[], opts: Notc
   return applyPerSpan(rec, { op: "fir", h }, picks, spans, opts);
 }
 
-export interface ResampleRecordingOptions extends ParallelOptions {
+export interface ResampleRecordingOptions extends ParallelOptions, InPlaceOption {
   /** `"fft"` (default, MNE's `raw.resample`) or `"polyphase"` (scipy `resample_poly`; needs a rational rate ratio). */
   method?: "fft" | "polyphase";
   /** MNE's `npad` (default `"auto"`). */
@@ -204,6 +204,12 @@ function rationalRatio(to: number, from: number): [number, number] {
  * `round(n·sfreq/old)`, onsets (s) and annotations are unchanged, and
  * `firstSample` scales like MNE's `first_samp`. Every channel goes through
  * the same resampler (MNE treats stim channels specially; neurocode does not).
+ *
+ * With `inPlace`, `rec` itself is updated and returned (MNE's `raw.resample`
+ * works in place). When the rate is not higher, the result goes into `rec`'s
+ * own buffer: each channel's row keeps its place, so `rec.data` becomes a
+ * strided view (row stride = the old row length) and nothing is allocated. A
+ * higher rate needs a new buffer.
  */
 export function resampleRecording(rec: Recording, sfreq: number, opts: ResampleRecordingOptions = {}): Recording {
   if (!(sfreq > 0) || !Number.isFinite(sfreq)) throw new ValueError(`target rate must be a positive number of Hz, got ${sfreq}`);
@@ -226,24 +232,33 @@ export function resampleRecording(rec: Recording, sfreq: number, opts: ResampleR
   const lens = segs.map((s) => newLen(s.nSamples));
   const total = lens.reduce((a, b) => a + b, 0);
   const nc = rec.channels.length;
-  const buf = allocSamples(nc * total);
+  // In place, segment k's output starts at or before its input and ends before segment k+1's input:
+  // each (row, segment) is read whole before it is written, so nothing unread is overwritten.
+  const reuse = opts.inPlace === true && lens.every((l, k) => l <= segs[k]!.nSamples);
+  const buf = reuse ? rec.data.data : allocSamples(nc * total);
+  const offset = reuse ? rec.data.offset : 0;
+  const stride = reuse ? rec.data.stride[0]! : total;
   const segments: Segment[] = [];
   let at = 0;
   segs.forEach((s, k) => {
     const inputs = all.map((i) => channelData(rec, i).subarray(s.startSample, s.startSample + s.nSamples));
-    const outputs = all.map((i) => buf.subarray(i * total + at, i * total + at + lens[k]!));
+    const outputs = all.map((i) => buf.subarray(offset + i * stride + at, offset + i * stride + at + lens[k]!));
     runKernelParallel(kernel, inputs, outputs, opts);
     segments.push({ startSample: at, nSamples: lens[k]!, onset: s.onset });
     at += lens[k]!;
   });
-  return {
-    ...rec,
-    data: ndarray(buf, [nc, total]),
+  const changed = {
+    data: ndarray(buf, [nc, total], [stride, 1], offset),
     sfreq,
     firstSample: Math.round((rec.firstSample * sfreq) / rec.sfreq),
+    segments: segments.length ? segments : [{ startSample: 0, nSamples: 0, onset: 0 }],
+  };
+  if (opts.inPlace) return Object.assign(rec, changed);
+  return {
+    ...rec,
+    ...changed,
     channels: rec.channels.map((c) => ({ ...c })),
     bads: [...rec.bads],
     annotations: rec.annotations.map((a) => ({ ...a })),
-    segments: segments.length ? segments : [{ startSample: 0, nSamples: 0, onset: 0 }],
   };
 }

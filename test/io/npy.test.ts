@@ -64,3 +64,20 @@ describe(".npy", () => {
     );
   });
 });
+
+describe("writeNpyRecording", () => {
+  it("writes a strided view (a crop) row by row: the file holds the view's samples, C order", async () => {
+    const { createRecording, crop } = await import("../../src/recording/recording.js");
+    const { writeNpyRecording } = await import("../../src/io/npy-recording.js");
+    const rows = [0, 1, 2].map((c) => Float32Array.from({ length: 10 }, (_, t) => c * 100 + t));
+    const rec = createRecording({ data: rows, sfreq: 10, channels: rows.map((_, c) => ({ name: `C${c}`, kind: "eeg" as const, unit: "V", origUnit: "V" })) });
+    const view = crop(rec, 0.2, 0.6);
+    expect(view.data.stride[0]).toBe(10);
+    const path = join(mkdtempSync(join(tmpdir(), "nc-npyrec-")), "view.npy");
+    writeNpyRecording(path, view);
+    const back = readNpy(path);
+    expect(back.shape).toEqual([3, view.data.shape[1]]);
+    const n = view.data.shape[1]!;
+    expect(Array.from(back.data as Float32Array)).toEqual(rows.flatMap((r) => Array.from(r.subarray(2, 2 + n))));
+  });
+});

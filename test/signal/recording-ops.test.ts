@@ -133,6 +133,48 @@ describe("setReference with the TCP montage", () => {
   });
 });
 
+describe("inPlace resampling", () => {
+  function segmented(): Recording {
+    const rows = [0, 1, 2, 3, 4].map((c) => sinusoids(5001, 256, [[3 + c, 1], [60, 0.2]], c));
+    return createRecording({
+      data: rows,
+      sfreq: 256,
+      channels: rows.map((_, c) => ({ name: `C${c}`, kind: "eeg" as const, unit: "V", origUnit: "V" })),
+      segments: [
+        { startSample: 0, nSamples: 3000, onset: 0 },
+        { startSample: 3000, nSamples: 2001, onset: 20 },
+      ],
+    });
+  }
+
+  it("writes a lower rate into the recording's own buffer, strided, with a copy's numbers (FFT and polyphase, segments, threads)", () => {
+    for (const method of ["fft", "polyphase"] as const) {
+      for (const threads of [1, 2]) {
+        const copy = resampleRecording(segmented(), 200, { method });
+        const rec = segmented();
+        const buffer = rec.data.data;
+        const same = resampleRecording(rec, 200, { method, inPlace: true, threads, minWork: 0 });
+        expect(same).toBe(rec);
+        expect(same.data.data).toBe(buffer);
+        expect(same.data.stride[0]).toBe(5001);
+        expect(same.sfreq).toBe(200);
+        expect(same.segments).toEqual(copy.segments);
+        expect(nSamples(same)).toBe(nSamples(copy));
+        expect(maxAbsError(rows(same), rows(copy))).toBe(0);
+      }
+    }
+  });
+
+  it("updates the recording with a new buffer for a higher rate", () => {
+    const copy = resampleRecording(segmented(), 512);
+    const rec = segmented();
+    const buffer = rec.data.data;
+    expect(resampleRecording(rec, 512, { inPlace: true })).toBe(rec);
+    expect(rec.data.data).not.toBe(buffer);
+    expect(maxAbsError(rows(rec), rows(copy))).toBe(0);
+  });
+});
+
 describe("inPlace filtering", () => {
   it("writes into the input's buffer and gives the same numbers as a copy", () => {
     const x = goldenRows("syn256");

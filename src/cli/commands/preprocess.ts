@@ -145,7 +145,7 @@ Examples:
           rec = notchFilter(rec, f, inPlace);
           done.push(`notch ${f.join(", ")} Hz`);
         } else if (step === "--resample") {
-          rec = resampleRecording(rec, opts.resample!, par);
+          rec = resampleRecording(rec, opts.resample!, inPlace);
           done.push(`resample ${opts.resample} Hz`);
         } else if (step === "--reference") {
           rec = setReference(rec, await referenceSpec(opts.reference!), { inPlace: true });
