@@ -1,0 +1,156 @@
+import * as tf from "@tensorflow/tfjs";
+import type { WasmHeapBackend } from "../engine/kernels.js";
+
+/*
+ * The gated combine `y[t] = Σ_j w[t, j] · out[slot(t, j)]` as wasm heap
+ * kernels: one pass over the rows each way, reading and writing the wasm
+ * heap in place. Done with `dataSync` copies and new host tensors it cost
+ * three [T·k, d] copies per step plus their garbage; op by op (gather,
+ * broadcast multiply, sum and their gradients) it was about a fifth of a
+ * small MoE step. The gradient is registered, so each input's is computed
+ * only when autodiff needs it.
+ */
+
+type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
+type Info = tf.TensorInfo;
+
+const COMBINE = "NeurocodeMoECombine";
+const COMBINE_GRAD = "NeurocodeMoECombineGrad";
+
+/*
+ * The slots travel as an attribute (a host array), not an input: an int32
+ * input derived from the router's choices would put the routing on autodiff's
+ * path, and it has no gradient.
+ */
+interface CombineAttrs {
+  /** [T·k] row of each assignment (≥ N: dropped). */
+  slot: Int32Array;
+}
+
+/** y [T, d] from rows [N, d], weights [T, k] and the slots. */
+function combineKernel(args: KernelArgs): Info {
+  const { rows, w } = args.inputs as Record<"rows" | "w", Info>;
+  const { slot } = args.attrs as unknown as CombineAttrs;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const [t, k] = w.shape as [number, number];
+  const d = rows.shape[1]!;
+  const out = backend.makeOutput([t, d], "float32");
+  const ys = backend.typedArrayFromHeap(out) as Float32Array;
+  ys.fill(0);
+  weightedRowSum(ys, backend.typedArrayFromHeap(rows) as Float32Array, backend.typedArrayFromHeap(w) as Float32Array, slot, k, d);
+  return out;
+}
+
+function weightedRowSum(ys: Float32Array, rows: Float32Array, ws: Float32Array, slots: Int32Array, k: number, d: number): void {
+  const nRows = rows.length / d;
+  for (let a = 0; a < slots.length; a++) {
+    const s = slots[a]!;
+    if (s >= nRows) continue;
+    const wa = ws[a]!;
+    const yo = Math.floor(a / k) * d;
+    const so = s * d;
+    for (let i = 0; i < d; i++) ys[yo + i] = ys[yo + i]! + wa * rows[so + i]!;
+  }
+}
+
+/** `which = "rows"`: d rows [N, d] = w·dy in each assigned row (each row holds at most one assignment), zero elsewhere; `"w"`: dw [T, k] = dy·row. */
+function combineGradKernel(args: KernelArgs): Info {
+  const { dy, rows, w } = args.inputs as Record<"dy" | "rows" | "w", Info>;
+  const { which, slot: slots } = args.attrs as unknown as CombineAttrs & { which: "rows" | "w" };
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const [t, k] = w.shape as [number, number];
+  const d = rows.shape[1]!;
+  const out = backend.makeOutput(which === "rows" ? rows.shape : [t, k], "float32");
+  const os = backend.typedArrayFromHeap(out) as Float32Array;
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  if (which === "rows") {
+    os.fill(0);
+    spreadRows(os, g, backend.typedArrayFromHeap(w) as Float32Array, slots, k, d);
+  } else {
+    rowDots(os, g, backend.typedArrayFromHeap(rows) as Float32Array, slots, k, d);
+  }
+  return out;
+}
+
+function spreadRows(drows: Float32Array, g: Float32Array, ws: Float32Array, slots: Int32Array, k: number, d: number): void {
+  const nRows = drows.length / d;
+  for (let a = 0; a < slots.length; a++) {
+    const s = slots[a]!;
+    if (s >= nRows) continue;
+    const wa = ws[a]!;
+    const go = Math.floor(a / k) * d;
+    const so = s * d;
+    for (let i = 0; i < d; i++) drows[so + i] = wa * g[go + i]!;
+  }
+}
+
+function rowDots(dw: Float32Array, g: Float32Array, rows: Float32Array, slots: Int32Array, k: number, d: number): void {
+  const nRows = rows.length / d;
+  for (let a = 0; a < slots.length; a++) {
+    const s = slots[a]!;
+    if (s >= nRows) {
+      dw[a] = 0;
+      continue;
+    }
+    const go = Math.floor(a / k) * d;
+    const so = s * d;
+    let dot = 0;
+    for (let i = 0; i < d; i++) dot += g[go + i]! * rows[so + i]!;
+    dw[a] = dot;
+  }
+}
+
+let installed = false;
+
+function install(): boolean {
+  if (installed) return true;
+  if (!tf.findBackend("wasm")) return false;
+  installed = true;
+  tf.registerKernel({ kernelName: COMBINE, backendName: "wasm", kernelFunc: combineKernel });
+  tf.registerKernel({ kernelName: COMBINE_GRAD, backendName: "wasm", kernelFunc: combineGradKernel });
+  tf.registerGradient({
+    kernelName: COMBINE,
+    inputsToSave: ["rows", "w"],
+    gradFunc: (dy, saved, attrs) => {
+      const [rows, w] = saved as [tf.Tensor, tf.Tensor];
+      const grad = (which: "rows" | "w") => (): tf.Tensor =>
+        tf.engine().runKernel(COMBINE_GRAD, { dy: dy as tf.Tensor, rows, w }, { ...attrs, which }) as tf.Tensor;
+      return { rows: grad("rows"), w: grad("w") };
+    },
+  });
+  return true;
+}
+
+/**
+ * `y[t] = Σ_j w[t, j] · rows[slot[t·k + j]]` on a host-memory backend: wasm
+ * heap kernels on wasm, the same loops on copies on cpu. Differentiable
+ * w.r.t. `rows` and `weights`.
+ * @param rows [N, d] expert outputs @param weights [T, k] @param slot [T·k] int32 row of each assignment (≥ N: dropped)
+ * @returns [T, d]
+ */
+export function combineRows(rows: tf.Tensor2D, weights: tf.Tensor2D, slot: tf.Tensor1D): tf.Tensor2D {
+  if (tf.getBackend() === "wasm" && install()) {
+    return tf.engine().runKernel(COMBINE, { rows, w: weights }, { slot: slot.dataSync() } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  const [t, k] = weights.shape;
+  const d = rows.shape[1];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [r, w] = args as [tf.Tensor, tf.Tensor];
+    (args[2] as tf.GradSaveFunc)([r, w, slot]);
+    const y = new Float32Array(t * d);
+    weightedRowSum(y, r.dataSync() as Float32Array, w.dataSync() as Float32Array, slot.dataSync() as Int32Array, k, d);
+    return {
+      value: tf.tensor2d(y, [t, d]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sr, sw, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [g, at] = [dy.dataSync() as Float32Array, ss.dataSync() as Int32Array];
+        const dRows = new Float32Array(sr.size);
+        const dW = new Float32Array(t * k);
+        spreadRows(dRows, g, sw.dataSync() as Float32Array, at, k, d);
+        rowDots(dW, g, sr.dataSync() as Float32Array, at, k, d);
+        return [tf.tensor2d(dRows, sr.shape as [number, number]), tf.tensor2d(dW, [t, k])];
+      },
+    };
+  });
+  return op(rows, weights) as tf.Tensor2D;
+}

@@ -1,0 +1,65 @@
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../src/engine/backend.js";
+import { combineRows } from "../../src/moe/combine.js";
+
+beforeAll(async () => {
+  await initBackend();
+});
+afterAll(async () => {
+  await tf.setBackend("wasm");
+});
+
+describe("combineRows (gated sum of expert output rows)", () => {
+  // 4 tokens, top-2, 5 rows of width 3: tokens 2 and 3 were dropped (slot 5 = N), row 4 holds no assignment.
+  const slots = [0, 3, 2, 1, 5, 5, 5, 5];
+  const rowsV = Array.from({ length: 15 }, (_, i) => Math.sin(i + 1));
+  const wV = [0.7, 0.3, 0.6, 0.4, 1.0, 0.5, 0.2, 0.9];
+
+  function evaluate(): { y: number[]; dRows: number[]; dW: number[] } {
+    const rows = tf.tensor2d(rowsV, [5, 3]);
+    const w = tf.tensor2d(wV, [4, 2]);
+    const cot = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.cos(i)), [4, 3]);
+    const s = tf.tensor1d(slots, "int32");
+    const before = tf.memory().numTensors;
+    const y = combineRows(rows, w, s);
+    const [dRows, dW] = tf.grads((r: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(combineRows(r as tf.Tensor2D, ww as tf.Tensor2D, s), cot)))([rows, w]);
+    const out = { y: Array.from(y.dataSync()), dRows: Array.from(dRows!.dataSync()), dW: Array.from(dW!.dataSync()) };
+    tf.dispose([y, dRows!, dW!]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([rows, w, cot, s]);
+    return out;
+  }
+
+  it("sums each token's weighted rows, skips dropped assignments, and has the closed-form gradients", () => {
+    const { y, dRows, dW } = evaluate();
+    const sl = slots;
+    const cot = Array.from({ length: 12 }, (_, i) => Math.cos(i));
+    for (let t = 0; t < 4; t++) {
+      for (let i = 0; i < 3; i++) {
+        let want = 0;
+        for (let j = 0; j < 2; j++) if (sl[t * 2 + j]! < 5) want += wV[t * 2 + j]! * rowsV[sl[t * 2 + j]! * 3 + i]!;
+        expect(y[t * 3 + i]).toBeCloseTo(want, 6);
+      }
+    }
+    // d rows: w·cot in each assigned row (each row holds one assignment), zero in unused rows.
+    for (let a = 0; a < 8; a++) {
+      if (sl[a]! >= 5) continue;
+      for (let i = 0; i < 3; i++) expect(dRows[sl[a]! * 3 + i]).toBeCloseTo(wV[a]! * cot[Math.floor(a / 2) * 3 + i]!, 6);
+    }
+    expect(dRows.slice(12)).toEqual([0, 0, 0]);
+    // d w: cot · row, zero for the dropped assignment.
+    for (let a = 0; a < 8; a++) {
+      const want = sl[a]! >= 5 ? 0 : [0, 1, 2].reduce((s, i) => s + cot[Math.floor(a / 2) * 3 + i]! * rowsV[sl[a]! * 3 + i]!, 0);
+      expect(dW[a]).toBeCloseTo(want, 6);
+    }
+  });
+
+  it("gives the same bits on cpu (host loops on copies) as on wasm (heap kernels)", async () => {
+    const onWasm = evaluate();
+    await tf.setBackend("cpu");
+    const onCpu = evaluate();
+    await tf.setBackend("wasm");
+    expect(onCpu).toEqual(onWasm);
+  });
+});
