@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
 import { unaryCustomGrad } from "./autodiff.js";
-import { combineRows } from "./combine.js";
+import { combineRows, gatherRowsOnHeap } from "./heap-kernels.js";
 
 /**
  * Where each (token, choice) assignment sits among the experts' input rows
@@ -193,15 +193,17 @@ function pickRows(x: tf.Tensor, forward: tf.Tensor, backward: tf.Tensor, shape: 
  * `out[i] = rows[idx[i]]`, or zeros where `idx[i] = rows.length` (the
  * "no assignment" index). Every dispatch step is this row gather.
  *
- * On the host-memory backends (wasm, cpu) the rows are copied on the host:
- * the wasm `GatherV2` kernel moves ~10–20 M floats/s (50–100 ms for the
- * 5120 × 128 rows of an 8-expert layer on 2048 tokens, more than the experts'
- * matrix products), while a host row copy takes about a millisecond. Other
- * backends keep the data on the device and use `tf.gather`.
+ * On the host-memory backends (wasm, cpu) whole rows are copied: on the wasm
+ * heap by a kernel (`gatherRowsOnHeap`), on cpu between host copies (the stock
+ * wasm `GatherV2` moved ~10–20 M floats/s, 50–100 ms for the 5120 × 128 rows
+ * of an 8-expert layer on 2048 tokens). Other backends keep the data on the
+ * device and use `tf.gather`.
  */
 export function gatherOrZero(rows: tf.Tensor2D, idx: tf.Tensor, onHost = tf.getBackend() === "wasm" || tf.getBackend() === "cpu"): tf.Tensor2D {
   const [n, d] = rows.shape;
   if (!onHost) return tf.gather(padRow(rows), idx) as tf.Tensor2D;
+  const onHeap = gatherRowsOnHeap(rows, idx);
+  if (onHeap) return onHeap;
   const src = rows.dataSync();
   const at = idx.dataSync();
   const out = new Float32Array(at.length * d);

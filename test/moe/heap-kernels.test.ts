@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
-import { combineRows } from "../../src/moe/combine.js";
+import { gatherOrZero } from "../../src/moe/dispatch.js";
+import { combineRows } from "../../src/moe/heap-kernels.js";
 
 beforeAll(async () => {
   await initBackend();
@@ -61,5 +62,24 @@ describe("combineRows (gated sum of expert output rows)", () => {
     const onCpu = evaluate();
     await tf.setBackend("wasm");
     expect(onCpu).toEqual(onWasm);
+  });
+});
+
+describe("gatherOrZero (dispatch's row gather)", () => {
+  it("copies whole rows with zeros for out-of-range indices, the same on wasm (heap kernel) and cpu (host copies)", async () => {
+    const run = (): number[] => {
+      const rows = tf.tensor2d(Array.from({ length: 12 }, (_, i) => i + 1), [4, 3]);
+      const idx = tf.tensor1d([3, 4, 0, 0, 4, 2], "int32");
+      const out = gatherOrZero(rows, idx);
+      const v = Array.from(out.dataSync());
+      tf.dispose([rows, idx, out]);
+      return v;
+    };
+    const want = [10, 11, 12, 0, 0, 0, 1, 2, 3, 1, 2, 3, 0, 0, 0, 7, 8, 9];
+    expect(run()).toEqual(want);
+    await tf.setBackend("cpu");
+    const onCpu = run();
+    await tf.setBackend("wasm");
+    expect(onCpu).toEqual(want);
   });
 });

@@ -2,13 +2,14 @@ import * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "../engine/kernels.js";
 
 /*
- * The gated combine `y[t] = Σ_j w[t, j] · out[slot(t, j)]` as wasm heap
- * kernels: one pass over the rows each way, reading and writing the wasm
- * heap in place. Done with `dataSync` copies and new host tensors it cost
- * three [T·k, d] copies per step plus their garbage; op by op (gather,
- * broadcast multiply, sum and their gradients) it was about a fifth of a
- * small MoE step. The gradient is registered, so each input's is computed
- * only when autodiff needs it.
+ * MoE data movement as wasm heap kernels: the row gather of dispatch and the
+ * gated combine `y[t] = Σ_j w[t, j] · out[slot(t, j)]`, one pass over the
+ * rows each, reading and writing the wasm heap in place. Done with
+ * `dataSync` copies and new host tensors they cost several [T·k, d] copies
+ * per step plus their garbage; op by op (gather, broadcast multiply, sum and
+ * their gradients) the combine was about a fifth of a small MoE step. The
+ * combine's gradient is registered, so each input's is computed only when
+ * autodiff needs it.
  */
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
@@ -16,6 +17,24 @@ type Info = tf.TensorInfo;
 
 const COMBINE = "NeurocodeMoECombine";
 const COMBINE_GRAD = "NeurocodeMoECombineGrad";
+const GATHER = "NeurocodeMoEGatherRows";
+
+/** out[i] = rows[idx[i]], zeros where idx[i] ≥ the row count; idx is a host array attribute. */
+function gatherKernel(args: KernelArgs): Info {
+  const { rows } = args.inputs as { rows: Info };
+  const { idx } = args.attrs as unknown as { idx: Int32Array };
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const [n, d] = rows.shape as [number, number];
+  const out = backend.makeOutput([idx.length, d], "float32");
+  const src = backend.typedArrayFromHeap(rows) as Float32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    if (r < n) dst.set(src.subarray(r * d, r * d + d), i * d);
+    else dst.fill(0, i * d, i * d + d);
+  }
+  return out;
+}
 
 /*
  * The slots travel as an attribute (a host array), not an input: an int32
@@ -108,6 +127,7 @@ function install(): boolean {
   installed = true;
   tf.registerKernel({ kernelName: COMBINE, backendName: "wasm", kernelFunc: combineKernel });
   tf.registerKernel({ kernelName: COMBINE_GRAD, backendName: "wasm", kernelFunc: combineGradKernel });
+  tf.registerKernel({ kernelName: GATHER, backendName: "wasm", kernelFunc: gatherKernel });
   tf.registerGradient({
     kernelName: COMBINE,
     inputsToSave: ["rows", "w"],
@@ -153,4 +173,14 @@ export function combineRows(rows: tf.Tensor2D, weights: tf.Tensor2D, slot: tf.Te
     };
   });
   return op(rows, weights) as tf.Tensor2D;
+}
+
+/**
+ * `out[i] = rows[idx[i]]` with zeros where `idx[i]` ≥ the row count, heap to
+ * heap on wasm (not differentiable by itself); `null` on other backends.
+ * @param rows [n, d] @param idx int32 of any length → [idx.length, d]
+ */
+export function gatherRowsOnHeap(rows: tf.Tensor2D, idx: tf.Tensor): tf.Tensor2D | null {
+  if (tf.getBackend() !== "wasm" || !install()) return null;
+  return tf.engine().runKernel(GATHER, { rows }, { idx: idx.dataSync() } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
