@@ -57,10 +57,31 @@ export function expertCapacity(numTokens: number, topK: number, numExperts: numb
  * choice, tokens in order. Assignments beyond the capacity are dropped (their
  * MoE output is 0; the residual stream carries the token).
  *
+ * On the host-memory backends (wasm, cpu) the plan is one pass over the
+ * T·k choices on the host; elsewhere it is built from tensor ops (a cumulative
+ * sum over one-hot choices and a scatter), so nothing is read back.
+ *
  * @param indices [T, k] int32 selected experts.
  */
-export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity: number): DispatchPlan {
+export function planDispatch(indices: tf.Tensor2D, numExperts: number, capacity: number, onHost = tf.getBackend() === "wasm" || tf.getBackend() === "cpu"): DispatchPlan {
   const [t, k] = indices.shape;
+  if (onHost) {
+    const chosen = indices.dataSync();
+    const assignSlot = new Int32Array(t * k).fill(numExperts * capacity);
+    const slotAssign = new Int32Array(numExperts * capacity).fill(t * k);
+    const filled = new Int32Array(numExperts);
+    for (let j = 0; j < k; j++) {
+      for (let tok = 0; tok < t; tok++) {
+        const a = tok * k + j;
+        const e = chosen[a]!;
+        const pos = filled[e]!++;
+        if (pos >= capacity) continue;
+        assignSlot[a] = e * capacity + pos;
+        slotAssign[e * capacity + pos] = a;
+      }
+    }
+    return { numTokens: t, topK: k, numExperts, capacity, assignSlot: tf.tensor1d(assignSlot, "int32"), slotAssign: tf.tensor1d(slotAssign, "int32") };
+  }
   const packed = unaryCustomGrad(
     (idx) =>
       tf.tidy(() => {

@@ -70,10 +70,22 @@ describe("planDispatch", () => {
   it("places first choices before second choices and counts Σ kept + dropped = T·k", () => {
     // 4 tokens, k = 2, 2 experts, capacity 3: first choices [0,0,1,0] fill expert 0 with tokens 0,1,3.
     const idx = tf.tensor2d([[0, 1], [0, 1], [1, 0], [0, 1]], [4, 2], "int32");
-    const plan = planDispatch(idx, 2, 3);
-    // assignment a = t·k + j → slot e·C + position, or E·C = 6 when dropped.
-    expect(values(plan.assignSlot)).toEqual([0, 4, 1, 5, 3, 6, 2, 6]);
-    expect(values(plan.slotAssign)).toEqual([0, 2, 6, 4, 1, 3]);
-    tf.dispose([idx, plan.assignSlot, plan.slotAssign]);
+    for (const onHost of [true, false]) {
+      const plan = planDispatch(idx, 2, 3, onHost);
+      // assignment a = t·k + j → slot e·C + position, or E·C = 6 when dropped.
+      expect(values(plan.assignSlot)).toEqual([0, 4, 1, 5, 3, 6, 2, 6]);
+      expect(values(plan.slotAssign)).toEqual([0, 2, 6, 4, 1, 3]);
+      tf.dispose([plan.assignSlot, plan.slotAssign]);
+    }
+    idx.dispose();
+  });
+
+  it("gives the same plan from the host pass and from tensor ops on a random routing", () => {
+    const idx = tf.tidy(() => tf.topk(tf.randomUniform([300, 8], 0, 1, "float32", 5), 3).indices) as tf.Tensor2D;
+    const [host, ops] = [planDispatch(idx, 8, 100, true), planDispatch(idx, 8, 100, false)];
+    expect(values(host.assignSlot)).toEqual(values(ops.assignSlot));
+    expect(values(host.slotAssign)).toEqual(values(ops.slotAssign));
+    expect(values(host.assignSlot).some((s) => s === 800)).toBe(true); // some dropped: 900 choices, 800 slots
+    tf.dispose([idx, host.assignSlot, host.slotAssign, ops.assignSlot, ops.slotAssign]);
   });
 });
