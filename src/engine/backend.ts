@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError } from "../errors.js";
 import { installFusedKernels } from "./fused.js";
 import { installGroupedKernels } from "./grouped.js";
+import { installHeadKernels } from "./heads.js";
 import { installFastKernels } from "./kernels.js";
 import { installFastMatMul } from "./matmul.js";
 import { installThreadPolicy, registerThreadedWasm } from "./wasm-threads.js";
@@ -83,6 +84,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       installFastKernels();
       installFusedKernels();
       installGroupedKernels();
+      installHeadKernels();
       installThreadPolicy();
     }
     return true;

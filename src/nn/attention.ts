@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { splitHeads } from "../engine/heads.js";
 import { ConfigError, ShapeError } from "../errors.js";
 import { dropout } from "./dropout.js";
 import { xavierUniform } from "./init.js";
@@ -31,16 +32,18 @@ export interface SdpaOptions {
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: SdpaOptions = {}): tf.Tensor {
   const d = q.shape[q.rank - 1]!;
-  const L = q.shape[q.rank - 2]!;
-  const S = k.shape[k.rank - 2]!;
-  return tf.tidy(() => {
-    let logits = tf.mul(tf.matMul(q, k, false, true), opts.scale ?? 1 / Math.sqrt(d));
-    if (opts.additiveMask) logits = tf.add(logits, opts.additiveMask);
-    if (opts.causal) logits = tf.add(logits, causalMask(L, S));
-    let w = tf.softmax(logits);
-    if (opts.dropoutP) w = dropout(w, opts.dropoutP, opts.training ?? false);
-    return tf.matMul(w, v);
-  });
+  return tf.tidy(() => attend(tf.mul(tf.matMul(q, k, false, true), opts.scale ?? 1 / Math.sqrt(d)), v, opts));
+}
+
+/** softmax(logits + masks)·v for scaled logits [..., L, S] and v [..., S, dv] (inside a tidy). */
+function attend(logits: tf.Tensor, v: tf.Tensor, opts: SdpaOptions): tf.Tensor {
+  const [L, S] = logits.shape.slice(-2) as [number, number];
+  let x = logits;
+  if (opts.additiveMask) x = tf.add(x, opts.additiveMask);
+  if (opts.causal) x = tf.add(x, causalMask(L, S));
+  let w = tf.softmax(x);
+  if (opts.dropoutP) w = dropout(w, opts.dropoutP, opts.training ?? false);
+  return tf.matMul(w, v);
 }
 
 /** Additive causal mask [L, S]: 0 where key j ≤ i + (S − L), MASKED above. */
@@ -120,20 +123,13 @@ export class MultiheadAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor,
       const [N, L] = q0.shape as [number, number];
       const H = this.numHeads;
       const hd = this.headDim;
-      const project = (x: tf.Tensor, part: number): tf.Tensor => {
-        const w = tf.slice(this.inProjWeight, [part * E, 0], [E, E]);
+      const project = (x: tf.Tensor, rows: number, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor => {
         const y = tf.matMul(x.reshape([-1, E]), w, false, true);
-        return this.inProjBias ? tf.add(y, tf.slice(this.inProjBias, [part * E], [E])) : y;
+        return (b ? tf.add(y, b) : y).reshape([N, rows, -1]);
       };
-      const heads = (t: tf.Tensor, len: number): tf.Tensor => t.reshape([N, len, H, hd]).transpose([0, 2, 1, 3]);
-      // Three products with row blocks of in_proj_weight: slicing a fused qkv
-      // output along its last axis costs more on wasm than the products.
       const k0 = key === query ? q0 : toBatch(key);
       const v0 = value === key ? k0 : toBatch(value);
       const S = k0.shape[1]!;
-      const q = heads(project(q0, 0), L);
-      const k = heads(project(k0, 1), S);
-      const v = heads(project(v0, 2), S);
       let mask: tf.Tensor | undefined;
       if (opts.attnMask) {
         const m = opts.attnMask.dtype === "bool" ? booleanMaskToAdditive(opts.attnMask) : opts.attnMask;
@@ -144,12 +140,20 @@ export class MultiheadAttention extends Module<[tf.Tensor, tf.Tensor, tf.Tensor,
         const kp = booleanMaskToAdditive(opts.keyPaddingMask).reshape([N, 1, 1, S]);
         mask = mask ? tf.add(mask, kp) : kp;
       }
-      const o = scaledDotProductAttention(q, k, v, {
-        additiveMask: mask,
-        causal: opts.isCausal,
-        dropoutP: this.dropoutP,
-        training: this.training,
-      });
+      const sdpa: SdpaOptions = { additiveMask: mask, causal: opts.isCausal, dropoutP: this.dropoutP, training: this.training };
+      let o: tf.Tensor;
+      if (value === query && key === query) {
+        // Self-attention: one product with the whole in_proj_weight, then one pass
+        // to per-head q (scaled), kᵀ and v, so the products need no transposes.
+        const [q, kT, v] = splitHeads(project(q0, L, this.inProjWeight, this.inProjBias), H, 1 / Math.sqrt(hd));
+        o = attend(tf.matMul(q, kT), v, sdpa);
+      } else {
+        const part = (x: tf.Tensor, rows: number, i: number): tf.Tensor => {
+          const b = this.inProjBias && tf.slice(this.inProjBias, [i * E], [E]);
+          return project(x, rows, tf.slice(this.inProjWeight, [i * E, 0], [E, E]), b).reshape([N, rows, H, hd]).transpose([0, 2, 1, 3]);
+        };
+        o = scaledDotProductAttention(part(q0, L, 0), part(k0, S, 1), part(v0, S, 2), sdpa);
+      }
       const merged = o.transpose([0, 2, 1, 3]).reshape([N, L, E]);
       const out = this.outProj.call(merged);
       return this.batchFirst ? out : out.transpose([1, 0, 2]);

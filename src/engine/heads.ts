@@ -1,0 +1,117 @@
+import * as tf from "@tensorflow/tfjs";
+import type { WasmHeapBackend } from "./kernels.js";
+
+/*
+ * Self-attention's change of layout, as one pass over the wasm heap each way.
+ * The packed projection [N, L, 3E] (q | k | v, each E = H·d wide with the
+ * heads side by side) becomes q [N, H, L, d] (times the logit scale),
+ * kᵀ [N, H, d, L] and v [N, H, L, d]: the operands of q·kᵀ and w·v exactly as
+ * the products take them, so no transpose is left around them. Op by op this
+ * is three head transposes plus the product's own transpose of k forward,
+ * and as many again backward, plus a logit scaling each way.
+ */
+
+const SPLIT = "NeurocodeSplitHeads";
+const MERGE = "NeurocodeMergeHeadGrads";
+
+/** Kernel attributes of both passes. */
+interface HeadAttrs {
+  heads: number;
+  scale: number;
+}
+
+type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: HeadAttrs };
+
+/**
+ * Visits every head row: `fn(p, o, t)` with p the packed index of its first q
+ * element (k and v sit E and 2E further), o that of q and v's row, and t that
+ * of kᵀ's column (whose elements are L apart). A call per row of d elements,
+ * not per element: the loops over d stay inside the kernels.
+ */
+function forEachHeadRow(N: number, L: number, H: number, d: number, fn: (p: number, o: number, t: number) => void): void {
+  const E = H * d;
+  for (let n = 0; n < N; n++) {
+    for (let h = 0; h < H; h++) {
+      const head = (n * H + h) * L * d; // this head's [L, d] block, and its [d, L] block
+      for (let l = 0; l < L; l++) fn((n * L + l) * 3 * E + h * d, head + l * d, head + l);
+    }
+  }
+}
+
+function splitKernel(args: Args): tf.TensorInfo[] {
+  const { qkv } = args.inputs as { qkv: tf.TensorInfo };
+  const { heads: H } = args.attrs;
+  const scale = Math.fround(args.attrs.scale); // a float32 scalar, as tf.mul would use
+  const [N, L, E3] = qkv.shape as [number, number, number];
+  const E = E3 / 3;
+  const d = E / H;
+  const backend = args.backend as WasmHeapBackend;
+  const outs = [backend.makeOutput([N, H, L, d], "float32"), backend.makeOutput([N, H, d, L], "float32"), backend.makeOutput([N, H, L, d], "float32")];
+  // Heap views only after allocating: growing wasm memory detaches older views.
+  const src = backend.typedArrayFromHeap(qkv) as Float32Array;
+  const [q, kT, v] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array, Float32Array];
+  forEachHeadRow(N, L, H, d, (p, o, t) => {
+    for (let c = 0; c < d; c++) {
+      q[o + c] = src[p + c]! * scale;
+      kT[t + c * L] = src[p + E + c]!;
+      v[o + c] = src[p + 2 * E + c]!;
+    }
+  });
+  return outs;
+}
+
+function mergeKernel(args: Args): tf.TensorInfo {
+  const { dq, dkT, dv } = args.inputs as Record<"dq" | "dkT" | "dv", tf.TensorInfo>;
+  const scale = Math.fround(args.attrs.scale);
+  const [N, H, L, d] = dq.shape as [number, number, number, number];
+  const E = H * d;
+  const backend = args.backend as WasmHeapBackend;
+  const out = backend.makeOutput([N, L, 3 * E], "float32");
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const [gq, gk, gv] = [dq, dkT, dv].map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array, Float32Array];
+  forEachHeadRow(N, L, H, d, (p, o, t) => {
+    for (let c = 0; c < d; c++) {
+      dst[p + c] = gq[o + c]! * scale;
+      dst[p + E + c] = gk[t + c * L]!;
+      dst[p + 2 * E + c] = gv[o + c]!;
+    }
+  });
+  return out;
+}
+
+let installed = false;
+
+/** Registers the two passes and the gradient linking them on the wasm backend (idempotent). */
+export function installHeadKernels(): void {
+  if (installed || !tf.findBackend("wasm")) return;
+  installed = true;
+  tf.registerKernel({ kernelName: SPLIT, backendName: "wasm", kernelFunc: splitKernel as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: MERGE, backendName: "wasm", kernelFunc: mergeKernel as unknown as tf.KernelFunc });
+  tf.registerGradient({
+    kernelName: SPLIT,
+    // Autodiff passes zeros for an output that does not reach the loss.
+    gradFunc: (dy, _saved, attrs) => {
+      const [dq, dkT, dv] = dy as tf.Tensor[];
+      return { qkv: () => tf.engine().runKernel(MERGE, { dq: dq!, dkT: dkT!, dv: dv! }, attrs) as tf.Tensor };
+    },
+  });
+}
+
+/**
+ * Splits a packed self-attention projection into per-head operands.
+ * @param qkv [N, L, 3·H·d] float32: queries, keys, values, each with the H heads side by side
+ * @param heads H
+ * @param scale multiplies the queries (the logit scale, usually 1/√d)
+ * @returns q [N, H, L, d] (scaled), kᵀ [N, H, d, L], v [N, H, L, d]; differentiable.
+ * One kernel each way on wasm; reshapes, transposes and a product elsewhere.
+ */
+export function splitHeads(qkv: tf.Tensor, heads: number, scale: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (installed && tf.getBackend() === "wasm" && qkv.dtype === "float32") {
+    return tf.engine().runKernel(SPLIT, { qkv }, { heads, scale } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return tf.tidy(() => {
+    const [N, L, E3] = qkv.shape as [number, number, number];
+    const parts = tf.unstack(qkv.reshape([N, L, 3, heads, E3 / 3 / heads]).transpose([2, 0, 3, 1, 4]));
+    return [tf.mul(parts[0]!, scale), parts[1]!.transpose([0, 1, 3, 2]), parts[2]!] as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
+}
