@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import { siblingModule, startWorker } from "../workers.js";
 import { NeurocodeError } from "../errors.js";
-import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
+import { kernelCost, runKernel, splitsByTime, type RowKernel } from "./kernels.js";
 
 /**
  * Work (samples × `kernelCost`, ~4 ns units) below which threads do not pay
@@ -101,44 +101,65 @@ export interface ParallelOptions {
 }
 
 /**
- * Runs `kernel` over rows, splitting them across threads when the work is
- * large enough. Results equal `runKernel` exactly (same code per row).
+ * Runs `kernel` over rows, splitting the work across threads when it is
+ * large enough: by rows, or by time ranges for kernels that mix rows
+ * (`splitsByTime`, which need every row in shared memory to go parallel).
+ * Results equal `runKernel` exactly (same code per row or per sample).
  * Workers' rows not in SharedArrayBuffers are copied in and out.
  */
 export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], outputs: Float32Array[], opts: ParallelOptions = {}): void {
-  const threads = Math.min(opts.threads ?? defaultThreads(), Math.ceil(inputs.length / 2));
+  const byTime = splitsByTime(kernel);
+  const n = inputs[0]?.length ?? 0;
+  // Even-sized row shares keep FIR/resample's two-rows-per-FFT packing intact; time shares are at least 4096 samples.
+  const units = byTime ? Math.floor(n / 4096) : Math.ceil(inputs.length / 2);
+  const threads = Math.min(opts.threads ?? defaultThreads(), units);
   const work = inputs.reduce((s, r) => s + r.length, 0) * kernelCost(kernel);
-  const workers = threads > 1 && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
+  const shareable = !byTime || [...inputs, ...outputs].every(isShared);
+  const workers = threads > 1 && shareable && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
   if (!workers) {
     runKernel(kernel, inputs, outputs);
     return;
   }
-  // Even-sized shares keep FIR/resample's two-rows-per-FFT packing intact.
+  if (byTime) {
+    const per = Math.ceil(n / threads);
+    const share = (t: number): [Float32Array[], Float32Array[]] => {
+      const lo = Math.min(n, t * per);
+      const hi = Math.min(n, lo + per);
+      return [inputs.map((r) => r.subarray(lo, hi)), outputs.map((r) => r.subarray(lo, hi))];
+    };
+    dispatch(kernel, workers, threads, share);
+    return;
+  }
   const per = Math.ceil(inputs.length / threads / 2) * 2;
   // The calling thread's share is used where it lies; only the workers' rows must be in shared memory.
   const inS = inputs.map((r, i) => (i < per || isShared(r) ? r : toShared(r)));
   const outS = outputs.map((r, i) => (i < per || isShared(r) ? r : r === inputs[i] ? inS[i]! : new Float32Array(new SharedArrayBuffer(r.byteLength))));
+  dispatch(kernel, workers, threads, (t) => [inS.slice(t * per, (t + 1) * per), outS.slice(t * per, (t + 1) * per)]);
+  outputs.forEach((o, i) => {
+    if (o !== outS[i]) o.set(outS[i]!);
+  });
+}
+
+/** Posts shares 1 … threads − 1 to workers, runs share 0 here, and waits for the workers (rethrowing their errors). */
+function dispatch(kernel: RowKernel, workers: PoolWorker[], threads: number, share: (t: number) => [Float32Array[], Float32Array[]]): void {
+  const ref = (a: Float32Array) => ({ buffer: a.buffer, byteOffset: a.byteOffset, length: a.length });
   const jobs: { ctrl: Int32Array; w: PoolWorker }[] = [];
   for (let t = 1; t < threads; t++) {
-    const lo = t * per;
-    const hi = Math.min(inputs.length, lo + per);
-    if (lo >= hi) break;
+    const [ins, outs] = share(t);
+    if (ins.length === 0 || ins[0]!.length === 0) break;
     const ctrl = new Int32Array(new SharedArrayBuffer(4));
-    const ref = (a: Float32Array) => ({ buffer: a.buffer, byteOffset: a.byteOffset, length: a.length });
     const w = workers[t - 1]!;
-    w.worker.postMessage({ kernel, inputs: inS.slice(lo, hi).map(ref), outputs: outS.slice(lo, hi).map(ref), ctrl: ctrl.buffer });
+    w.worker.postMessage({ kernel, inputs: ins.map(ref), outputs: outs.map(ref), ctrl: ctrl.buffer });
     jobs.push({ ctrl, w });
   }
-  runKernel(kernel, inS.slice(0, per), outS.slice(0, per));
+  const [ins, outs] = share(0);
+  runKernel(kernel, ins, outs);
   const failures: string[] = [];
   for (const { ctrl, w } of jobs) {
     Atomics.wait(ctrl, 0, 0);
     if (Atomics.load(ctrl, 0) === 2) failures.push(String(receiveMessageOnPort(w.errors)?.message ?? "unknown worker error"));
   }
   if (failures.length) throw new NeurocodeError(`signal worker failed: ${failures.join("; ")}`);
-  outputs.forEach((o, i) => {
-    if (o !== outS[i]) o.set(outS[i]!);
-  });
 }
 
 /** Why the worker pool is not in use (`null` when it is available). */

@@ -133,6 +133,28 @@ describe("setReference with the TCP montage", () => {
   });
 });
 
+describe("setReference across threads", () => {
+  it("splits by time and gives the one-thread numbers, in place and into a copy", () => {
+    const data = [0, 1, 2, 3, 4, 5].map((c) => sinusoids(20_000, 256, [[2 + c, 1 + c / 10]], c * 0.3));
+    const names = data.map((_, c) => `C${c}`);
+    for (const spec of ["average", ["C1", "C4"]] as const) {
+      const one = setReference({ ...recordingOf(data, 256, names), bads: ["C5"] }, spec, { threads: 1 });
+      const two = setReference({ ...recordingOf(data, 256, names), bads: ["C5"] }, spec, { threads: 2, minWork: 0 });
+      expect(maxAbsError(rows(two), rows(one))).toBe(0);
+      const rec = { ...recordingOf(data, 256, names), bads: ["C5"] };
+      expect(setReference(rec, spec, { inPlace: true, threads: 2, minWork: 0 })).toBe(rec);
+      expect(maxAbsError(rows(rec), rows(one))).toBe(0);
+      // The bad channel is neither referenced nor part of the mean.
+      expect(Array.from(channelData(one, 5))).toEqual(Array.from(data[5]!));
+    }
+    expect(workersUnavailableReason()).toBeNull();
+    const avg = setReference(recordingOf(data, 256, names), "average", { threads: 2, minWork: 0 });
+    const t = 12_345;
+    const mean = data.reduce((a, r) => a + r[t]!, 0) / data.length;
+    expect(channelData(avg, 2)[t]).toBeCloseTo(data[2]![t]! - mean, 6);
+  });
+});
+
 describe("inPlace resampling", () => {
   function segmented(): Recording {
     const rows = [0, 1, 2, 3, 4].map((c) => sinusoids(5001, 256, [[3 + c, 1], [60, 0.2]], c));
