@@ -16,6 +16,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { Worker } from "node:worker_threads";
 
 /** Commands that hold whole recordings in memory (`convert` streams, and stays a single fast process). */
 const HEAVY = new Set(["preprocess", "run", "tokenize"]);
@@ -43,6 +44,9 @@ export function hugePagesTunables(command: string | undefined, env: NodeJS.Proce
   return current ? `${current}:${TUNABLE}` : TUNABLE;
 }
 
+/** Set in the restarted child: the pid of the process that waits for it. */
+const PARENT_ENV = "NEUROCODE_PARENT_PID";
+
 /**
  * When `hugePagesTunables` says so, runs this same command line in a child
  * Node with the tunable and returns its exit code (128 + signal number if it
@@ -53,9 +57,23 @@ export function rerunWithHugePages(argv: readonly string[], mode: string | null 
   if (!tunables) return null;
   const child = spawnSync(process.execPath, [...process.execArgv, ...argv.slice(1)], {
     stdio: "inherit",
-    env: { ...process.env, GLIBC_TUNABLES: tunables },
+    env: { ...process.env, GLIBC_TUNABLES: tunables, [PARENT_ENV]: String(process.pid) },
   });
   if (child.error) return null;
   if (child.signal) return 128 + (constants.signals[child.signal] ?? 0);
   return child.status ?? 1;
+}
+
+/**
+ * In a restarted child: ends this process within ~0.1 s of the parent's
+ * death. A supervisor that kills the CLI (a job scheduler, `kill -9`, a
+ * test) kills the pid it started; without this the child would run on,
+ * orphaned. The check runs on its own (unref'd) worker thread because the
+ * main thread may be inside a long synchronous filter.
+ */
+export function exitWithParent(): void {
+  const parent = Number(process.env[PARENT_ENV]);
+  if (!Number.isInteger(parent) || parent <= 0) return;
+  const watch = `setInterval(() => { if (process.ppid !== ${parent}) process.kill(process.pid, "SIGKILL"); }, 100);`;
+  new Worker(watch, { eval: true }).unref();
 }

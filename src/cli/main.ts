@@ -5,7 +5,7 @@ import { Command, CommanderError } from "commander";
 import { NeurocodeError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { COMMANDS, type RegisterCommand } from "./commands/index.js";
-import { rerunWithHugePages } from "./hugepages.js";
+import { exitWithParent, rerunWithHugePages } from "./hugepages.js";
 
 /** The registration of sub-command `name` alone when there is one of that name, else of every sub-command (help, version, errors). */
 export async function loadCommands(name?: string): Promise<RegisterCommand[]> {
@@ -16,6 +16,7 @@ export async function loadCommands(name?: string): Promise<RegisterCommand[]> {
 // Heavy commands restart themselves with huge pages for large allocations (see hugepages.ts) before loading anything.
 const rerun = isEntryPoint() ? rerunWithHugePages(process.argv) : null;
 if (rerun !== null) process.exit(rerun);
+if (isEntryPoint()) exitWithParent();
 
 // Run as the CLI, only the sub-command being run is loaded; imported (tests, `main()` in-process), all of them.
 const REGISTERED = await loadCommands(isEntryPoint() ? process.argv[2] : undefined);

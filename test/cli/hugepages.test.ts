@@ -1,5 +1,7 @@
 /** The CLI's restart with glibc's huge-page tunable: when it happens, and that the child runs the same command line. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,4 +36,27 @@ describe("hugePagesTunables", () => {
     expect(JSON.parse(readFileSync(seen, "utf8"))).toEqual({ tunables: "glibc.malloc.hugetlb=1", argv: ["preprocess", "in.edf", "--notch", "50"] });
     expect(rerunWithHugePages([process.execPath, script, "info", "x.edf"], "madvise")).toBeNull();
   });
+});
+
+describe("exitWithParent", () => {
+  it("ends the restarted child when its parent is killed, even inside synchronous work", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nc-orphan-"));
+    const mod = pathToFileURL(join(import.meta.dirname, "../../src/cli/hugepages.ts")).href;
+    const marker = join(dir, "finished");
+    const child = join(dir, "child.mjs");
+    const parent = join(dir, "parent.mjs");
+    // The child: the watchdog, then 1.5 s of synchronous work, then a marker that must never appear.
+    const started = join(dir, "started");
+    writeFileSync(child, `import { exitWithParent } from ${JSON.stringify(mod)};\nimport { writeFileSync } from "node:fs";\nexitWithParent();\nwriteFileSync(${JSON.stringify(started)}, "");\nconst t = Date.now(); while (Date.now() - t < 1500) {}\nwriteFileSync(${JSON.stringify(marker)}, "orphan ran on");\n`);
+    writeFileSync(parent, `import { rerunWithHugePages } from ${JSON.stringify(mod)};\nprocess.exit(rerunWithHugePages([process.execPath, ${JSON.stringify(child)}, "preprocess"], "madvise") ?? 99);\n`);
+    const env = { ...process.env };
+    delete env["GLIBC_TUNABLES"];
+    // tsx loads the TypeScript module in the parent and, through execArgv, in the child.
+    const p = spawn(process.execPath, ["--import", "tsx", parent], { env, stdio: "ignore" });
+    for (let i = 0; i < 100 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(started)).toBe(true);
+    p.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(existsSync(marker)).toBe(false);
+  }, 20_000);
 });
