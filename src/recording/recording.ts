@@ -55,7 +55,7 @@ export function createRecording(opts: CreateRecordingOptions): Recording {
   if (Array.isArray(opts.data)) {
     const rows = opts.data;
     const n = rows[0]?.length ?? 0;
-    const buf = allocSamples(rows.length * n);
+    const buf = new Float32Array(rows.length * n);
     rows.forEach((r, i) => {
       if (r.length !== n) throw new ShapeError(`channel ${i} data`, [n], [r.length]);
       buf.set(r, i * n);
@@ -99,21 +99,11 @@ export function createRecording(opts: CreateRecordingOptions): Recording {
   };
 }
 
-/**
- * Zeroed float32 storage for `n` samples of Recording data. It lives in a
- * SharedArrayBuffer so that the signal layer's worker threads read and write
- * channels where they are instead of copying them in and out (for an hour of
- * 64 channels, a copy into fresh memory costs more than a FIR filter).
- */
-export function allocSamples(n: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(4 * n));
-}
-
 /** Deep copy: new data buffer, new metadata arrays. */
 export function copyRecording(rec: Recording): Recording {
   const nc = nChannels(rec);
   const ns = nSamples(rec);
-  const buf = allocSamples(nc * ns);
+  const buf = new Float32Array(nc * ns);
   for (let i = 0; i < nc; i++) buf.set(channelData(rec, i), i * ns);
   return {
     ...rec,
@@ -161,7 +151,7 @@ export function pickIndices(rec: Recording, picks: PickSpec, opts: { excludeBads
 export function pick(rec: Recording, picks: PickSpec, opts: { excludeBads?: boolean } = {}): Recording {
   const idx = pickIndices(rec, picks, opts);
   const ns = nSamples(rec);
-  const buf = allocSamples(idx.length * ns);
+  const buf = new Float32Array(idx.length * ns);
   idx.forEach((ci, k) => buf.set(channelData(rec, ci), k * ns));
   const channels = idx.map((i) => ({ ...rec.channels[i]! }));
   const names = new Set(channels.map((c) => c.name));

@@ -7,7 +7,7 @@
  */
 import ndarray from "ndarray";
 import { ConfigError, ValueError } from "../errors.js";
-import { allocSamples, channelData, nSamples } from "../recording/recording.js";
+import { channelData, nSamples } from "../recording/recording.js";
 import type { Recording } from "../recording/types.js";
 import { mnePsdOptions, welch } from "./spectrum.js";
 import type { FloatArray } from "./types.js";
@@ -213,7 +213,7 @@ export function interpolateBads(rec: Recording, opts: InterpolateBadsOptions = {
   const goodIdx = eeg.filter((i) => !bads.has(rec.channels[i]!.name));
   const ns = nSamples(rec);
   const nc = rec.channels.length;
-  const buf = allocSamples(nc * ns);
+  const buf = new Float32Array(nc * ns);
   for (let i = 0; i < nc; i++) buf.set(channelData(rec, i), i * ns);
   const out: Recording = { ...rec, data: ndarray(buf, [nc, ns]), channels: rec.channels.map((c) => ({ ...c })), bads: [...rec.bads] };
   if (badIdx.length === 0) return out;

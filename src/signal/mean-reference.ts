@@ -9,14 +9,19 @@ import type { FloatArray } from "./types.js";
 const REF_BLOCK = 2048;
 
 /**
- * `dst[i] = src[i] − mean of the src[from] channels` for every `i` in `to`
- * (rows: the channels over one time range, equal lengths),
+ * `dst[i] = src[i] − mean of the src[from] channels` for every `i` in `to`,
+ * `dst[i] = src[i]` for the other rows (rows: the channels over one time
+ * range, equal lengths),
  * the mean summed in float64 in channel order as MNE does. Works block by block
  * over time, so `dst` may be `src` (each block's reference is complete before
  * that block changes).
  */
 export function subtractMean(src: readonly FloatArray[], dst: readonly FloatArray[], from: number[], to: number[]): void {
   const ns = src[0]?.length ?? 0;
+  const referenced = new Set(to);
+  src.forEach((r, i) => {
+    if (!referenced.has(i) && dst[i] !== r) dst[i]!.set(r);
+  });
   const ref = new Float64Array(REF_BLOCK);
   for (let t0 = 0; t0 < ns; t0 += REF_BLOCK) {
     const m = Math.min(REF_BLOCK, ns - t0);

@@ -80,6 +80,7 @@ function getPool(size: number): PoolWorker[] | null {
 export async function shutdownWorkers(): Promise<void> {
   const p = pool ?? [];
   pool = null;
+  scratch = new Float32Array(new SharedArrayBuffer(0));
   await Promise.all(p.map((w) => w.worker.terminate()));
 }
 
@@ -87,10 +88,44 @@ function isShared(a: Float32Array): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
 
-function toShared(a: Float32Array): Float32Array {
-  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
-  s.set(a);
-  return s;
+let scratch = new Float32Array(new SharedArrayBuffer(0));
+
+/**
+ * Shared memory through which rows reach the workers: one buffer, grown to
+ * the largest job and reused. Recording data stay in plain ArrayBuffers
+ * because V8 does not count SharedArrayBuffers toward garbage-collection
+ * pressure (nodejs/node#34703): a fresh shared buffer per recording or per
+ * call piles up until some unrelated major GC (1 GB per four hour-long
+ * reads, measured). Reused, the scratch is also warm: no page faults after
+ * its first use. `shutdownWorkers` lets it go.
+ */
+function sharedScratch(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(new SharedArrayBuffer(4 * n));
+  return scratch.subarray(0, n);
+}
+
+/**
+ * Shared stand-ins for rows: rows already in shared memory as they are,
+ * others in the scratch, inputs copied in (an output identical to its input
+ * shares the input's place).
+ */
+function sharedRows(inputs: Float32Array[], outputs: Float32Array[]): [Float32Array[], Float32Array[]] {
+  let need = 0;
+  inputs.forEach((r, i) => {
+    if (!isShared(r)) need += r.length;
+    if (!isShared(outputs[i]!) && outputs[i] !== r) need += outputs[i]!.length;
+  });
+  const buf = sharedScratch(need);
+  let at = 0;
+  const take = (len: number) => buf.subarray(at, (at += len));
+  const ins = inputs.map((r) => {
+    if (isShared(r)) return r;
+    const v = take(r.length);
+    v.set(r);
+    return v;
+  });
+  const outs = outputs.map((o, i) => (isShared(o) ? o : o === inputs[i] ? ins[i]! : take(o.length)));
+  return [ins, outs];
 }
 
 export interface ParallelOptions {
@@ -103,9 +138,9 @@ export interface ParallelOptions {
 /**
  * Runs `kernel` over rows, splitting the work across threads when it is
  * large enough: by rows, or by time ranges for kernels that mix rows
- * (`splitsByTime`, which need every row in shared memory to go parallel).
- * Results equal `runKernel` exactly (same code per row or per sample).
- * Workers' rows not in SharedArrayBuffers are copied in and out.
+ * (`splitsByTime`). Results equal `runKernel` exactly (same code per row or
+ * per sample). Rows the workers need that are not in SharedArrayBuffers go
+ * through a reused shared scratch, copied in and out.
  */
 export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], outputs: Float32Array[], opts: ParallelOptions = {}): void {
   const byTime = splitsByTime(kernel);
@@ -114,30 +149,35 @@ export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], out
   const units = byTime ? Math.floor(n / 4096) : Math.ceil(inputs.length / 2);
   const threads = Math.min(opts.threads ?? defaultThreads(), units);
   const work = inputs.reduce((s, r) => s + r.length, 0) * kernelCost(kernel);
-  const shareable = !byTime || [...inputs, ...outputs].every(isShared);
-  const workers = threads > 1 && shareable && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
+  const workers = threads > 1 && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
   if (!workers) {
     runKernel(kernel, inputs, outputs);
     return;
   }
   if (byTime) {
+    // Every thread reads every row: all of them go through shared memory.
+    const [inS, outS] = sharedRows(inputs, outputs);
     const per = Math.ceil(n / threads);
-    const share = (t: number): [Float32Array[], Float32Array[]] => {
+    dispatch(kernel, workers, threads, (t) => {
       const lo = Math.min(n, t * per);
       const hi = Math.min(n, lo + per);
-      return [inputs.map((r) => r.subarray(lo, hi)), outputs.map((r) => r.subarray(lo, hi))];
-    };
-    dispatch(kernel, workers, threads, share);
+      return [inS.map((r) => r.subarray(lo, hi)), outS.map((r) => r.subarray(lo, hi))];
+    });
+    copyBack(outputs, outS, 0);
     return;
   }
   const per = Math.ceil(inputs.length / threads / 2) * 2;
   // The calling thread's share is used where it lies; only the workers' rows must be in shared memory.
-  const inS = inputs.map((r, i) => (i < per || isShared(r) ? r : toShared(r)));
-  const outS = outputs.map((r, i) => (i < per || isShared(r) ? r : r === inputs[i] ? inS[i]! : new Float32Array(new SharedArrayBuffer(r.byteLength))));
+  const [inW, outW] = sharedRows(inputs.slice(per), outputs.slice(per));
+  const inS = [...inputs.slice(0, per), ...inW];
+  const outS = [...outputs.slice(0, per), ...outW];
   dispatch(kernel, workers, threads, (t) => [inS.slice(t * per, (t + 1) * per), outS.slice(t * per, (t + 1) * per)]);
-  outputs.forEach((o, i) => {
-    if (o !== outS[i]) o.set(outS[i]!);
-  });
+  copyBack(outputs, outS, per);
+}
+
+/** Copies rows computed in the scratch (from row `from` on) to where the caller wants them. */
+function copyBack(outputs: Float32Array[], shared: Float32Array[], from: number): void {
+  for (let i = from; i < outputs.length; i++) if (outputs[i] !== shared[i]) outputs[i]!.set(shared[i]!);
 }
 
 /** Posts shares 1 … threads − 1 to workers, runs share 0 here, and waits for the workers (rethrowing their errors). */

@@ -5,7 +5,7 @@
  */
 import ndarray from "ndarray";
 import { ConfigError, ValueError } from "../errors.js";
-import { allocSamples, channelData, channelIndex, nSamples } from "../recording/recording.js";
+import { channelData, channelIndex, nSamples } from "../recording/recording.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../recording/types.js";
 import { findChannelByLabel } from "../sensors/labels.js";
 import { runKernelParallel, type ParallelOptions } from "./parallel.js";
@@ -64,12 +64,8 @@ export function setReference(rec: Recording, spec: ReferenceSpec, opts: SetRefer
   }
   const nc = rec.channels.length;
   const ns = nSamples(rec);
-  const buf = allocSamples(nc * ns);
+  const buf = new Float32Array(nc * ns);
   const dst = src.map((_, i) => buf.subarray(i * ns, (i + 1) * ns));
-  const referenced = new Set(to);
-  src.forEach((r, i) => {
-    if (!referenced.has(i)) dst[i]!.set(r);
-  });
   runKernelParallel(kernel, src, dst, opts);
   return { ...rec, data: ndarray(buf, [nc, ns]), channels: rec.channels.map((c) => ({ ...c })), bads: [...rec.bads] };
 }
@@ -91,7 +87,7 @@ export function bipolarReference(rec: Recording, pairs: readonly BipolarPair[], 
   });
   const others = opts.keepOthers ? rec.channels.flatMap((_, i) => (used.has(i) ? [] : [i])) : [];
   const nc = others.length + derived.length;
-  const buf = allocSamples(nc * ns);
+  const buf = new Float32Array(nc * ns);
   const channels: ChannelInfo[] = [];
   others.forEach((i, k) => {
     buf.set(channelData(rec, i), k * ns);

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import ndarray from "ndarray";
 import { ConfigError, FormatError, ValueError } from "../../errors.js";
-import { allocSamples, createRecording } from "../../recording/recording.js";
+import { createRecording } from "../../recording/recording.js";
 import { addSeconds, type UtcTime } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, Recording, Segment } from "../../recording/types.js";
 import { collectWarnings, printWarning, type NeurocodeWarning, type WarningHandler } from "../../warnings.js";
@@ -479,7 +479,7 @@ export function readEdf(path: string, opts: ReadOptions = {}): Recording {
     const sig0 = chosen[0]!;
     const ns = f.nSamples(sig0);
     const spr = f.header.signals[sig0]!.samplesPerRecord;
-    const buf = allocSamples(chosen.length * ns);
+    const buf = new Float32Array(chosen.length * ns);
     f.readRange(
       chosen,
       0,

@@ -1,6 +1,6 @@
 import ndarray from "ndarray";
 import { ValueError } from "../../errors.js";
-import { allocSamples, channelData, nSamples } from "../../recording/recording.js";
+import { channelData, nSamples } from "../../recording/recording.js";
 import type { Projector, Recording } from "../../recording/types.js";
 
 /** An SSP projection `P = I − U Uᵀ` over a list of channels (`u` is `[nChannels][nComponents]`, orthonormal columns). */
@@ -116,7 +116,7 @@ export function applyProjectors(rec: Recording): Recording {
   const proj = makeProjection(projectors, rec.channels.map((c) => c.name), rec.bads);
   const nc = rec.channels.length;
   const ns = nSamples(rec);
-  const buf = allocSamples(nc * ns);
+  const buf = new Float32Array(nc * ns);
   const rows = rec.channels.map((_, c) => channelData(rec, c));
   rows.forEach((r, c) => buf.set(r, c * ns));
   if (proj.nComponents > 0) {

@@ -1,6 +1,6 @@
 import ndarray from "ndarray";
 import { ValueError } from "../../errors.js";
-import { allocSamples, createRecording } from "../../recording/recording.js";
+import { createRecording } from "../../recording/recording.js";
 import { addSeconds } from "../../recording/time.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../../recording/types.js";
 import { megCoilInfo } from "../../sensors/coil-types.js";
@@ -135,7 +135,7 @@ export function readFif(path: string, opts: ReadOptions = {}): Recording {
     if (picks.length * ns > MAX_LOAD) {
       throw new ValueError(`${path}: ${picks.length} channels × ${ns} samples is too large to load at once; read ranges with openFifRaw/readFifSamples`);
     }
-    const buf = allocSamples(picks.length * ns);
+    const buf = new Float32Array(picks.length * ns);
     const rows = picks.map((_, k) => buf.subarray(k * ns, (k + 1) * ns));
     readFifSamples(raw, 0, ns, rows, picks);
     const channels = uniqueNames(picks.map((i) => fifChannelInfo(info.channels[i]!, info)), path, warnings.handler);
