@@ -99,8 +99,8 @@ export interface InPlaceOption {
 
 /**
  * Applies a same-length kernel to the picked rows of every span, in place or
- * into a new buffer. A new buffer is written by the kernel itself (on every
- * thread) rather than copied first, so fresh memory is touched once, in parallel.
+ * into a new buffer. A new buffer is written by the kernel (its rows) rather
+ * than filled with a copy first and filtered in place: one pass over fresh memory.
  */
 function applyPerSpan(rec: Recording, kernel: RowKernel, picks: number[], spans: [number, number][], opts: ParallelOptions & InPlaceOption): Recording {
   checkFinite(rec, picks);
