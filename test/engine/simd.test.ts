@@ -1,0 +1,36 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../src/engine/backend.js";
+import { GELU_CONSTANTS } from "../../src/engine/fused.js";
+import { geluSimd } from "../../src/engine/simd.js";
+
+beforeAll(async () => {
+  expect(await initBackend()).toBe("wasm");
+});
+
+describe("SIMD kernels assembled at run time", () => {
+  it("GELU on a memory of its own: value and derivative against tfjs's erf composite, outside the blocks untouched", () => {
+    const n = 4096;
+    const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const heap = new Float32Array(memory.buffer);
+    const x = Float32Array.from({ length: n }, (_, i) => -10 + (20 * i) / n);
+    heap.set(x);
+    heap.fill(7, n); // sentinels after each region
+    const gelu = geluSimd(memory, GELU_CONSTANTS);
+    expect(gelu).not.toBeNull();
+    gelu!(0, 4 * (n + 4), 4 * (2 * n + 8), 4 * (n - 4)); // all but the last block of four
+    const y = heap.slice(n + 4, 2 * n + 4);
+    const d = heap.slice(2 * n + 8, 3 * n + 8);
+    const xt = tf.tensor1d(x);
+    const composite = (t: tf.Tensor): tf.Tensor => tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1));
+    const want = tf.tidy(() => composite(xt).dataSync());
+    const wantD = tf.tidy(() => tf.grad(composite)(xt).dataSync());
+    for (let i = 0; i < n - 4; i++) {
+      expect(Math.abs(y[i]! - want[i]!)).toBeLessThanOrEqual(1.2e-7 * Math.max(1, Math.abs(x[i]!)));
+      expect(Math.abs(d[i]! - wantD[i]!)).toBeLessThanOrEqual(2e-7);
+    }
+    expect(Array.from(y.subarray(n - 4))).toEqual([7, 7, 7, 7]);
+    expect(Array.from(d.subarray(n - 4))).toEqual([7, 7, 7, 7]);
+    xt.dispose();
+  });
+});
