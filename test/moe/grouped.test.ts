@@ -38,7 +38,8 @@ describe("packed expert slots (grouped products)", () => {
     ["dropped tokens (cf 0.5)", { capacityFactor: 0.5 }, [], 120, 16, 24],
     ["an expert with no tokens", { capacityFactor: 1.25 }, [2], 120, 16, 24],
     ["SwiGLU experts without bias, drops", { capacityFactor: 0.75, glu: true, bias: false }, [], 120, 16, 24],
-    ["8 experts, products large enough for the thread pool", { experts: 8, capacityFactor: 1.25 }, [], 1024, 64, 192],
+    ["8 experts, products on one thread", { experts: 8, capacityFactor: 1.25 }, [], 1024, 64, 192],
+    ["8 experts, products large enough for the thread pool", { experts: 8, capacityFactor: 1.25 }, [], 2048, 128, 512],
     // Merged experts: both choices of a token can land on one expert FFN (two rows of the same token).
     ["an expert map (4 choices → 2 experts), shared expert, drops", { expertMap: [0, 1, 1, 0], sharedHidden: 8, capacityFactor: 0.5 }, [], 120, 16, 24],
   ];
