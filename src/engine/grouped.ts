@@ -34,7 +34,7 @@ interface GroupedAttrs {
  * A step makes 8 pooled calls where a dense layer makes one, and each pays the
  * pool's wake-up and hand-back, which on a busy machine (the second core
  * taken) costs more than the second thread gains. MoE step / dense step, load
- * 3–4.7, 4 runs each: 8 experts × 512 × 128 × 256 (16 M per product) 1.56–1.94×
+ * 3–4.7, 3–4 runs each: 8 experts × 512 × 128 × 256 (16 M per product) 1.56–1.94×
  * pooled, 1.18–1.45× on one thread; at 67 M (hidden 1024) 1.18–1.37× pooled,
  * 1.06–1.18× on one thread. On a quiet machine the pool cuts a product's
  * time by a third (16 M: 5.6 vs 8.5 ms), so the large products keep it.
