@@ -50,7 +50,8 @@ function transposeLast2(x: Info, args: KernelArgs): Info {
   return runKernel("Transpose", { x }, { perm }, args);
 }
 
-function shapeBytes(shape: number[]): Uint8Array {
+/** A shape as the bytes of an int32 array, as the wasm kernels take it. */
+export function shapeBytes(shape: number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer);
 }
 
