@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "./kernels.js";
-import { geluSimd, type GeluSimd, type WasmMemory } from "./simd.js";
+import { backendMemory, geluSimd, type GeluSimd, type SimdBackend } from "./simd.js";
 
 /*
  * Fused passes for the wasm backend: work that autodiff spreads over 5-20
@@ -49,23 +49,17 @@ const POW2_NEG_EIGHTHS = Float64Array.from({ length: Math.ceil(-EXP_MIN * EXP_ST
 /** Adding and subtracting 1.5·2^52 rounds a float64 of magnitude < 2^51 to an integer. */
 const ROUND = 6755399441055744;
 
-/** The backend's wasm memory: exposed by the threaded build, exported by the others. */
-interface WasmModuleMemory {
-  wasm: { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
-  getMemoryOffset(dataId: object): number;
-}
-
 /** The SIMD kernel on the backend's memory (null: no SIMD or no memory object; the JS loop runs). */
 let simdGelu: GeluSimd | null | undefined;
 
 function geluKernel(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo[] {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const backend = args.backend as unknown as WasmHeapBackend & WasmModuleMemory;
+  const backend = args.backend as unknown as WasmHeapBackend & SimdBackend;
   const yInfo = backend.makeOutput(x.shape, "float32");
   const dInfo = backend.makeOutput(x.shape, "float32");
   if (simdGelu === undefined) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    simdGelu = memory ? geluSimd(memory, GELU_CONSTANTS) : null;
+    const memory = backendMemory(backend);
+    simdGelu = memory && geluSimd(memory, GELU_CONSTANTS);
   }
   // Heap views only after allocating: growing wasm memory detaches older views.
   const xs = backend.typedArrayFromHeap(x) as Float32Array;

@@ -58,12 +58,40 @@ const I64X2_SUB = 0xd1;
 const op = (o: number): Code => simd(o);
 
 /**
- * A module exporting `name(src, dst1, dst2, bytes)`: for each 4-float block of
- * `bytes` bytes at byte offset src, computes two float64 results per lane
- * with `body` (which reads local `v` and sets locals `r1`, `r2`) and stores
- * them as float32 at dst1 and dst2. `bytes` must be a multiple of 16.
+ * A module of one exported function over the backend's memory (imported as
+ * env.memory), taking `params` i32 parameters; `func` is its locals and code.
  */
-function mapModule(fname: string, shared: boolean, temps: number, body: (v: number, r1: number, r2: number, temp: (i: number) => number, konst: (x: number) => Code) => Code): Uint8Array {
+function assemble(shared: boolean, fname: string, params: number, func: Code): Uint8Array {
+  const memType = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(new Array<Code>(params).fill([0x7f])), ...vec([])]])),
+    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, ...memType]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name(fname), 0x00, 0]])),
+    ...section(10, vec([[...uleb(func.length), ...func]])),
+  ]);
+}
+
+/** `for (counter = start; counter < limit; counter += step) body` on i32 locals (unsigned compare; start defaults to 0). */
+function forLoop(counter: number, limit: number, step: number, body: Code, start: Code = [0x41, 0]): Code {
+  return [
+    ...start, ...set(counter),
+    0x02, 0x40, 0x03, 0x40, // block, loop
+    ...get(counter), ...get(limit), 0x4f, 0x0d, 1, // br_if out when counter >= limit
+    ...body,
+    ...get(counter), 0x41, ...sleb(step), 0x6a, ...set(counter),
+    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
+  ];
+}
+
+/**
+ * `(src, dst1, dst2, bytes)`: for each 4-float block of `bytes` bytes at byte
+ * offset src, computes two float64 results per lane with `body` (which reads
+ * local `v` and sets locals `r1`, `r2`) and stores them as float32 at dst1
+ * and dst2. `bytes` must be a multiple of 16.
+ */
+function mapFunction(temps: number, body: (v: number, r1: number, r2: number, temp: (i: number) => number, konst: (x: number) => Code) => Code): Code {
   // Locals: params 0-3 (i32 src, dst1, dst2, bytes), 4 = byte index, then v128s.
   const [SRC, D1, D2, BYTES, I] = [0, 1, 2, 3, 4];
   const X4 = 5;
@@ -92,26 +120,51 @@ function mapModule(fname: string, shared: boolean, temps: number, body: (v: numb
     // Both halves' float32 results into one vector each, then store.
     ...addr(D1), ...get(LO1), ...op(DEMOTE_F64_ZERO), ...get(R1), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS, ...op(V128_STORE), ...memarg(2),
     ...addr(D2), ...get(LO2), ...op(DEMOTE_F64_ZERO), ...get(R2), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS, ...op(V128_STORE), ...memarg(2),
-    ...get(I), 0x41, ...sleb(16), 0x6a, ...set(I),
   ];
-  const func: Code = [
+  return [
     ...vec([[1, 0x7f], [...uleb(6 + temps + consts.size), 0x7b]]), // locals: i32 i; v128s
     ...[...consts].flatMap(([x, local]) => [...splat(x), ...set(local)]),
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    ...get(I), ...get(BYTES), 0x4f, 0x0d, 1, // br_if out when i >= bytes (unsigned)
-    ...loopBody,
-    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
+    ...forLoop(I, BYTES, 16, loopBody),
     0x0b,
   ];
-  const memType = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f]]), ...vec([])]])),
-    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, ...memType]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name(fname), 0x00, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
-  ]);
+}
+
+/**
+ * `(src, dst, batch, R, C)`: `batch` row-major [R, C] matrices of 4-byte
+ * elements at byte offset src, transposed to [C, R] at dst, by 4×4 blocks
+ * (four row loads, eight lane shuffles, four column stores), sixteen rows at a
+ * time so that each output cache line is written whole. R must be a multiple
+ * of 16, C of 4.
+ */
+function transposeFunction(): Code {
+  const [SRC, DST, BATCH, R, C] = [0, 1, 2, 3, 4];
+  const [B, I, J, ROWB, COLB, MATB, P, Q, I0, IEND] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const [R0, R1, R2, R3, T0, T1, T2, T3] = [15, 16, 17, 18, 19, 20, 21, 22];
+  const PAIR_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // a0 b0 a1 b1
+  const PAIR_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // a2 b2 a3 b3
+  const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  const HIGHS = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+  const plus = (base: number, stride: number, k: number): Code => [...get(base), ...get(stride), 0x41, ...sleb(k), 0x6c, 0x6a]; // base + k·stride
+  const load = (row: number, k: number): Code => [...plus(P, ROWB, k), ...op(V128_LOAD), ...memarg(2), ...set(row)];
+  const mix = (a: number, b: number, lanes: number[], to: number): Code => [...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...set(to)];
+  const store = (k: number, a: number, b: number, lanes: number[]): Code => [...plus(Q, COLB, k), ...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...op(V128_STORE), ...memarg(2)];
+  const block: Code = [
+    // p = src + b·mat + i·row + 4j; q = dst + b·mat + j·col + 4i
+    ...get(SRC), ...get(B), ...get(MATB), 0x6c, 0x6a, ...get(I), ...get(ROWB), 0x6c, 0x6a, ...get(J), 0x41, 2, 0x74, 0x6a, ...set(P),
+    ...get(DST), ...get(B), ...get(MATB), 0x6c, 0x6a, ...get(J), ...get(COLB), 0x6c, 0x6a, ...get(I), 0x41, 2, 0x74, 0x6a, ...set(Q),
+    ...load(R0, 0), ...load(R1, 1), ...load(R2, 2), ...load(R3, 3),
+    ...mix(R0, R1, PAIR_LO, T0), ...mix(R0, R1, PAIR_HI, T1), ...mix(R2, R3, PAIR_LO, T2), ...mix(R2, R3, PAIR_HI, T3),
+    ...store(0, T0, T2, LOWS), ...store(1, T0, T2, HIGHS), ...store(2, T1, T3, LOWS), ...store(3, T1, T3, HIGHS),
+  ];
+  const rows16 = [...get(I0), 0x41, 16, 0x6a, ...set(IEND), ...forLoop(I, IEND, 4, block, get(I0))];
+  return [
+    ...vec([[10, 0x7f], [8, 0x7b]]),
+    ...get(C), 0x41, 2, 0x74, ...set(ROWB), // row bytes = 4C
+    ...get(R), 0x41, 2, 0x74, ...set(COLB), // column bytes = 4R
+    ...get(R), ...get(ROWB), 0x6c, ...set(MATB),
+    ...forLoop(B, BATCH, 1, forLoop(I0, R, 16, forLoop(J, C, 4, rows16))),
+    0x0b,
+  ];
 }
 
 /** GELU's constants, shared with the JS kernel in fused.ts (see there for their origin). */
@@ -177,21 +230,41 @@ export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
 }
 
-/** `gelu(x, y, d, bytes)` over byte offsets of one wasm memory; bytes a multiple of 16. */
-export type GeluSimd = (x: number, y: number, d: number, bytes: number) => void;
-
-/**
- * Instantiates the SIMD GELU kernel on `memory` (the wasm backend's), or
- * returns null when this runtime cannot (no SIMD): callers keep their JS loop.
- */
-export function geluSimd(memory: WasmMemory, c: GeluConstants): GeluSimd | null {
+/** Instantiates one function on `memory`, or null when this runtime cannot (no SIMD). */
+function instantiate<F>(memory: WasmMemory, params: number, func: Code): F | null {
   try {
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = mapModule("gelu", shared, 10, geluBody(c));
-    const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-    return instance.exports.gelu as GeluSimd;
+    const instance = new wasm.Instance(new wasm.Module(assemble(shared, "f", params, func)), { env: { memory } });
+    return instance.exports.f as F;
   } catch {
     return null;
   }
+}
+
+/** The wasm backend as far as these kernels need it. */
+export interface SimdBackend {
+  wasm: { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
+  getMemoryOffset(dataId: object): number;
+}
+
+/** The backend's wasm memory: exposed by the threaded build, exported by the others. */
+export function backendMemory(backend: SimdBackend): WasmMemory | null {
+  return backend.wasm.wasmMemory ?? backend.wasm.asm?.memory ?? null;
+}
+
+/** `gelu(x, y, d, bytes)` over byte offsets of one wasm memory; bytes a multiple of 16. */
+export type GeluSimd = (x: number, y: number, d: number, bytes: number) => void;
+
+/** The SIMD GELU kernel on `memory` (the wasm backend's), or null: callers keep their JS loop. */
+export function geluSimd(memory: WasmMemory, c: GeluConstants): GeluSimd | null {
+  return instantiate<GeluSimd>(memory, 4, mapFunction(10, geluBody(c)));
+}
+
+/** `transpose(src, dst, batch, R, C)`: byte offsets, [batch, R, C] → [batch, C, R], 4-byte elements, R a multiple of 16, C of 4. */
+export type TransposeSimd = (src: number, dst: number, batch: number, rows: number, cols: number) => void;
+
+/** The SIMD batched transpose on `memory`, or null. */
+export function transposeSimd(memory: WasmMemory): TransposeSimd | null {
+  return instantiate<TransposeSimd>(memory, 5, transposeFunction());
 }

@@ -103,7 +103,14 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     expect(Array.from(tf.transpose(i).dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
     const big = rand([70, 45]);
     expectSame(() => tf.transpose(big), 0);
-    tf.dispose([x, i, big]);
+    // Whole 16×4 blocks take the SIMD path: a batch of matrices, one matrix, int32 bits
+    const blocks = rand([3, 2, 32, 12]);
+    expectSame(() => tf.transpose(blocks, [0, 1, 3, 2]), 0);
+    const wide = rand([48, 20]);
+    expectSame(() => tf.transpose(wide), 0);
+    const ints = tf.tensor2d(Int32Array.from({ length: 16 * 8 }, (_, k) => k * 7919 - 2 ** 30), [16, 8], "int32");
+    expect(Array.from(tf.transpose(ints).dataSync())).toEqual(Array.from({ length: 128 }, (_, k) => ((k % 16) * 8 + Math.floor(k / 16)) * 7919 - 2 ** 30));
+    tf.dispose([x, i, big, blocks, wide, ints]);
   });
 
   it("slice (contiguous and strided, int32) and unstack along every axis", () => {

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
 import { GELU_CONSTANTS } from "../../src/engine/fused.js";
-import { geluSimd } from "../../src/engine/simd.js";
+import { transposeInto } from "../../src/engine/kernels.js";
+import { geluSimd, transposeSimd } from "../../src/engine/simd.js";
 
 beforeAll(async () => {
   expect(await initBackend()).toBe("wasm");
@@ -11,7 +12,7 @@ beforeAll(async () => {
 describe("SIMD kernels assembled at run time", () => {
   it("GELU on a memory of its own: value and derivative against tfjs's erf composite, outside the blocks untouched", () => {
     const n = 4096;
-    const memory = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const memory = sharedMemory();
     const heap = new Float32Array(memory.buffer);
     const x = Float32Array.from({ length: n }, (_, i) => -10 + (20 * i) / n);
     heap.set(x);
@@ -33,4 +34,26 @@ describe("SIMD kernels assembled at run time", () => {
     expect(Array.from(d.subarray(n - 4))).toEqual([7, 7, 7, 7]);
     xt.dispose();
   });
+
+  it("transposes a batch of matrices by 4×4 blocks, sixteen rows at a time, writing nothing outside the output", () => {
+    const memory = sharedMemory();
+    const heap = new Float32Array(memory.buffer);
+    const [batch, R, C] = [3, 32, 12];
+    const n = batch * R * C;
+    for (let i = 0; i < n; i++) heap[i] = i + 0.5;
+    heap.fill(7, n, 2 * n + 8);
+    const transpose = transposeSimd(memory);
+    expect(transpose).not.toBeNull();
+    transpose!(0, 4 * (n + 4), batch, R, C);
+    const want = new Float32Array(n);
+    transposeInto(heap.subarray(0, n), [batch, R, C], [0, 2, 1], want);
+    expect(Array.from(heap.subarray(n + 4, 2 * n + 4))).toEqual(Array.from(want));
+    expect(Array.from(heap.subarray(n, n + 4))).toEqual([7, 7, 7, 7]);
+    expect(Array.from(heap.subarray(2 * n + 4, 2 * n + 8))).toEqual([7, 7, 7, 7]);
+  });
 });
+
+function sharedMemory(): { buffer: ArrayBuffer } {
+  const api = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly;
+  return new api.Memory({ initial: 1, maximum: 16, shared: true });
+}
