@@ -52,6 +52,9 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
       [[40, 30], [3, 40, 4], true, false],
       [[3, 40, 30], [40, 4], true, false],
       [[2, 1, 40, 30], [2, 3, 40, 4], true, false],
+      // and a short Aᵀ·B with the wider B, swapped so that the smaller operand is packed
+      [[2, 16, 8], [2, 16, 12], true, false],
+      [[16, 8], [3, 16, 12], true, false],
     ];
     for (const [sa, sb, ta, tb] of cases) {
       const a = rand(sa);
