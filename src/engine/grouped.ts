@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../errors.js";
 import { transposeInto, type WasmHeapBackend } from "./kernels.js";
-import { productThreads, shapeBytes, viewProduct, type WasmBackend } from "./matmul.js";
+import { productThreads, shapeBytes, SMALL_PRODUCT, viewProduct, type WasmBackend } from "./matmul.js";
 import { singleThreaded } from "./wasm-threads.js";
 
 /*
@@ -31,19 +31,40 @@ interface GroupedAttrs {
 }
 
 /**
- * Per-expert products below this many multiply-adds run on the calling thread.
- * A step makes 8 pooled calls where a dense layer makes one, and each pays the
- * pool's wake-up and hand-back, which on a busy machine (the second core
- * taken) costs more than the second thread gains. MoE step / dense step, load
- * 3–4.7, 3–4 runs each: 8 experts × 512 × 128 × 256 (16 M per product) 1.56–1.94×
- * pooled, 1.18–1.45× on one thread; at 67 M (hidden 1024) 1.18–1.37× pooled,
- * 1.06–1.18× on one thread. On a quiet machine the pool cuts a product's
- * time by a third (16 M: 5.6 vs 8.5 ms), so the large products keep it.
+ * Per-expert products from this many multiply-adds always use the thread pool.
+ * Smaller ones use it only while its second thread has lately run beside this
+ * one. A step makes 8 pooled calls where a dense layer makes one, and each pays
+ * the pool's wake-up and hand-back; when the second core is taken by other
+ * work that costs more than the second thread gains. MoE step / dense step,
+ * load 3–4.7, 3–4 runs each: 8 experts × 512 × 128 × 256 (16 M per product)
+ * 1.56–1.94× pooled, 1.18–1.45× on one thread; at 67 M (hidden 1024)
+ * 1.18–1.37× pooled, 1.06–1.18× on one thread. With the core free the pool
+ * cuts a 16 M product's time by a third (5.6 vs 8.5 ms).
  */
-const GROUP_POOL_MIN = 1 << 25;
+const GROUP_POOL_ALWAYS = 1 << 25;
+/** Process CPU time / wall time of a pooled run at or above which the second thread counts as running. */
+const PARALLEL_MIN = 1.4;
+/** While the pool is not useful, every this many calls one runs pooled again to re-measure. */
+const PROBE_EVERY = 32;
+const poolState = { useful: true, sinceProbe: 0 };
 
-function groupWork(work: number): number {
-  return work < GROUP_POOL_MIN ? 0 : work;
+/** Runs a group of products of `work` multiply-adds each, on the pool or not (see above). */
+function groupThreads(work: number, fn: () => void): void {
+  if (work >= GROUP_POOL_ALWAYS || work < SMALL_PRODUCT) {
+    productThreads(work, fn);
+    return;
+  }
+  if (!poolState.useful && ++poolState.sinceProbe < PROBE_EVERY) {
+    productThreads(0, fn);
+    return;
+  }
+  poolState.sinceProbe = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  productThreads(work, fn);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  poolState.useful = (cpu.user + cpu.system) / 1000 >= PARALLEL_MIN * wall;
 }
 
 function offsets(counts: number[]): number[] {
@@ -64,7 +85,7 @@ function groupedKernel(args: KernelArgs): Info {
   if (mode === "rows") {
     const out = backend.makeOutput([off[E]!, M], "float32");
     const [aOff, bOff, oOff] = [a, b, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
-    productThreads(groupWork(largest * K * M), () => {
+    groupThreads(largest * K * M, () => {
       for (let e = 0; e < E; e++) {
         if (counts[e]! > 0) viewProduct(backend, aOff + off[e]! * K * 4, bOff + e * K * M * 4, oOff + off[e]! * M * 4, counts[e]!, K, M);
       }
@@ -107,7 +128,7 @@ function innerProducts(backend: Backend, a: Info, b: Info, counts: number[], off
     const ts = backend.typedArrayFromHeap(tmp) as Float32Array;
     for (let e = 0; e < E; e++) if (counts[e] === 0) ts.fill(0, e * K * M, (e + 1) * K * M);
     const [lOff, rOff, tOff] = [lt, right, tmp].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
-    productThreads(groupWork(largest * K * M), () => {
+    groupThreads(largest * K * M, () => {
       for (let e = 0; e < E; e++) {
         if (counts[e]! > 0) viewProduct(backend, lOff + off[e]! * L * 4, rOff + off[e]! * R * 4, tOff + e * K * M * 4, L, counts[e]!, R);
       }

@@ -121,7 +121,7 @@ function plainProduct(backend: WasmBackend, a: Info, b: Info, keepB: boolean, ar
 }
 
 /** Multiply-adds per product below which it runs on the calling thread alone. */
-const SMALL_PRODUCT = 1 << 20;
+export const SMALL_PRODUCT = 1 << 20;
 
 /**
  * `batch` XNNPACK products out[i] = a[i or 0]·b[i], each on fresh tensor ids that
