@@ -45,7 +45,7 @@ const GROUP_POOL_ALWAYS = 1 << 25;
 /** Process CPU time / wall time of a pooled run at or above which the second thread counts as running. */
 const PARALLEL_MIN = 1.4;
 /** While the pool is not useful, every this many calls one runs pooled again to re-measure. */
-const PROBE_EVERY = 32;
+const PROBE_EVERY = 8;
 const poolState = { useful: true, sinceProbe: 0 };
 
 /** Runs a group of products of `work` multiply-adds each, on the pool or not (see above). */
