@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "./kernels.js";
+import { backendMemory, rowCopySimd, transposeSimd, type RowCopySimd, type SimdBackend, type TransposeSimd } from "./simd.js";
 
 /*
  * Self-attention's change of layout, as one pass over the wasm heap each way.
@@ -56,13 +57,61 @@ function shuffle(packed: Float32Array, q: Float32Array, kT: Float32Array, v: Flo
   }
 }
 
+/** The SIMD passes on the backend's memory (null: not available). */
+let simd: { rows: RowCopySimd; transpose: TransposeSimd } | null | undefined;
+
+/**
+ * The SIMD passes when they fit these shapes (kᵀ's blocks transpose by 16
+ * rows), else null: the JS loop runs. Scaled row copies for q and v, a strided
+ * batched transpose for k.
+ */
+function simdFor(backend: SimdBackend, L: number, d: number): typeof simd {
+  if (simd === undefined) {
+    const memory = backendMemory(backend);
+    const rows = memory && rowCopySimd(memory);
+    const transpose = memory && transposeSimd(memory);
+    simd = rows && transpose ? { rows, transpose } : null;
+  }
+  return L % 16 === 0 && d % 16 === 0 ? simd : null;
+}
+
+/** `shuffle` in SIMD, on byte offsets of the four tensors. */
+function simdShuffle(fast: NonNullable<typeof simd>, packed: number, q: number, kT: number, v: number, shape: [number, number, number, number], scale: number, toHeads: boolean): void {
+  const [N, L, H, d] = shape;
+  const E = H * d;
+  const row = 12 * E; // bytes from one packed row to the next
+  for (let n = 0; n < N; n++) {
+    const base = packed + 4 * n * L * 3 * E;
+    for (let h = 0; h < H; h++) {
+      const head = 4 * (n * H + h) * L * d;
+      const p = base + 4 * h * d;
+      if (toHeads) {
+        fast.rows(p, q + head, L, d, row, 4 * d, scale);
+        fast.rows(p + 8 * E, v + head, L, d, row, 4 * d, 1);
+      } else {
+        fast.rows(q + head, p, L, d, 4 * d, row, scale);
+        fast.rows(v + head, p + 8 * E, L, d, 4 * d, row, 1);
+      }
+    }
+    const heads = kT + 4 * n * H * d * L;
+    if (toHeads) fast.transpose(base + 4 * E, heads, H, L, d, row, 4 * d, 4 * L, 4 * d * L);
+    else fast.transpose(heads, base + 4 * E, H, d, L, 4 * L, 4 * d * L, row, 4 * d);
+  }
+}
+
 function splitKernel(args: Args): tf.TensorInfo[] {
   const { qkv } = args.inputs as { qkv: tf.TensorInfo };
   const H = args.attrs.heads;
   const [N, L, E3] = qkv.shape as [number, number, number];
   const d = E3 / 3 / H;
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as WasmHeapBackend & SimdBackend;
   const outs = [backend.makeOutput([N, H, L, d], "float32"), backend.makeOutput([N, H, d, L], "float32"), backend.makeOutput([N, H, L, d], "float32")];
+  const fast = simdFor(backend, L, d);
+  if (fast) {
+    const [q, kT, v] = outs.map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    simdShuffle(fast, backend.getMemoryOffset(qkv.dataId), q, kT, v, [N, L, H, d], Math.fround(args.attrs.scale), true);
+    return outs;
+  }
   // Heap views only after allocating: growing wasm memory detaches older views.
   const [q, kT, v] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array, Float32Array];
   // The scale is a float32 scalar, as tf.mul would use.
@@ -73,8 +122,14 @@ function splitKernel(args: Args): tf.TensorInfo[] {
 function mergeKernel(args: Args): tf.TensorInfo {
   const { dq, dkT, dv } = args.inputs as Record<"dq" | "dkT" | "dv", tf.TensorInfo>;
   const [N, H, L, d] = dq.shape as [number, number, number, number];
-  const backend = args.backend as WasmHeapBackend;
+  const backend = args.backend as WasmHeapBackend & SimdBackend;
   const out = backend.makeOutput([N, L, 3 * H * d], "float32");
+  const fast = simdFor(backend, L, d);
+  if (fast) {
+    const [gq, gk, gv] = [dq, dkT, dv].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    simdShuffle(fast, backend.getMemoryOffset(out.dataId), gq, gk, gv, [N, L, H, d], Math.fround(args.attrs.scale), false);
+    return out;
+  }
   const [gq, gk, gv] = [dq, dkT, dv].map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array, Float32Array];
   shuffle(backend.typedArrayFromHeap(out) as Float32Array, gq, gk, gv, [N, L, H, d], Math.fround(args.attrs.scale), false);
   return out;

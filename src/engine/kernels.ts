@@ -130,7 +130,8 @@ function fastTranspose(args: KernelArgs): Info {
       simdTranspose = memory && transposeSimd(memory);
     }
     if (simdTranspose) {
-      simdTranspose(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), x.shape.slice(0, -2).reduce((a, b) => a * b, 1), R, C);
+      const batch = x.shape.slice(0, -2).reduce((a, b) => a * b, 1);
+      simdTranspose(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), batch, R, C, 4 * C, 4 * R * C, 4 * R, 4 * R * C);
       return out;
     }
   }

@@ -59,13 +59,14 @@ const op = (o: number): Code => simd(o);
 
 /**
  * A module of one exported function over the backend's memory (imported as
- * env.memory), taking `params` i32 parameters; `func` is its locals and code.
+ * env.memory), taking parameters of the value types `params` (0x7f i32, 0x7d
+ * f32); `func` is its locals and code.
  */
-function assemble(shared: boolean, fname: string, params: number, func: Code): Uint8Array {
+function assemble(shared: boolean, fname: string, params: number[], func: Code): Uint8Array {
   const memType = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array<Code>(params).fill([0x7f])), ...vec([])]])),
+    ...section(1, vec([[0x60, ...vec(params.map((t) => [t])), ...vec([])]])),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, ...memType]])),
     ...section(3, vec([[0]])),
     ...section(7, vec([[...name(fname), 0x00, 0]])),
@@ -130,16 +131,17 @@ function mapFunction(temps: number, body: (v: number, r1: number, r2: number, te
 }
 
 /**
- * `(src, dst, batch, R, C)`: `batch` row-major [R, C] matrices of 4-byte
- * elements at byte offset src, transposed to [C, R] at dst, by 4×4 blocks
- * (four row loads, eight lane shuffles, four column stores), sixteen rows at a
- * time so that each output cache line is written whole. R must be a multiple
- * of 16, C of 4.
+ * `(src, dst, batch, R, C, srcRow, srcBatch, dstRow, dstBatch)`: `batch`
+ * [R, C] matrices of 4-byte elements at byte offset src (rows srcRow bytes
+ * apart, matrices srcBatch bytes apart), transposed to [C, R] at dst (rows
+ * dstRow bytes apart, matrices dstBatch apart), by 4×4 blocks (four row loads,
+ * eight lane shuffles, four column stores), sixteen rows at a time so that each
+ * output cache line is written whole. R must be a multiple of 16, C of 4.
  */
 function transposeFunction(): Code {
-  const [SRC, DST, BATCH, R, C] = [0, 1, 2, 3, 4];
-  const [B, I, J, ROWB, COLB, MATB, P, Q, I0, IEND] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-  const [R0, R1, R2, R3, T0, T1, T2, T3] = [15, 16, 17, 18, 19, 20, 21, 22];
+  const [SRC, DST, BATCH, R, C, ROWB, SBATCH, COLB, DBATCH] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [B, I, J, P, Q, I0, IEND] = [9, 10, 11, 12, 13, 14, 15];
+  const [R0, R1, R2, R3, T0, T1, T2, T3] = [16, 17, 18, 19, 20, 21, 22, 23];
   const PAIR_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // a0 b0 a1 b1
   const PAIR_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // a2 b2 a3 b3
   const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
@@ -149,20 +151,36 @@ function transposeFunction(): Code {
   const mix = (a: number, b: number, lanes: number[], to: number): Code => [...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...set(to)];
   const store = (k: number, a: number, b: number, lanes: number[]): Code => [...plus(Q, COLB, k), ...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...op(V128_STORE), ...memarg(2)];
   const block: Code = [
-    // p = src + b·mat + i·row + 4j; q = dst + b·mat + j·col + 4i
-    ...get(SRC), ...get(B), ...get(MATB), 0x6c, 0x6a, ...get(I), ...get(ROWB), 0x6c, 0x6a, ...get(J), 0x41, 2, 0x74, 0x6a, ...set(P),
-    ...get(DST), ...get(B), ...get(MATB), 0x6c, 0x6a, ...get(J), ...get(COLB), 0x6c, 0x6a, ...get(I), 0x41, 2, 0x74, 0x6a, ...set(Q),
+    // p = src + b·srcBatch + i·srcRow + 4j; q = dst + b·dstBatch + j·dstRow + 4i
+    ...get(SRC), ...get(B), ...get(SBATCH), 0x6c, 0x6a, ...get(I), ...get(ROWB), 0x6c, 0x6a, ...get(J), 0x41, 2, 0x74, 0x6a, ...set(P),
+    ...get(DST), ...get(B), ...get(DBATCH), 0x6c, 0x6a, ...get(J), ...get(COLB), 0x6c, 0x6a, ...get(I), 0x41, 2, 0x74, 0x6a, ...set(Q),
     ...load(R0, 0), ...load(R1, 1), ...load(R2, 2), ...load(R3, 3),
     ...mix(R0, R1, PAIR_LO, T0), ...mix(R0, R1, PAIR_HI, T1), ...mix(R2, R3, PAIR_LO, T2), ...mix(R2, R3, PAIR_HI, T3),
     ...store(0, T0, T2, LOWS), ...store(1, T0, T2, HIGHS), ...store(2, T1, T3, LOWS), ...store(3, T1, T3, HIGHS),
   ];
   const rows16 = [...get(I0), 0x41, 16, 0x6a, ...set(IEND), ...forLoop(I, IEND, 4, block, get(I0))];
+  return [...vec([[7, 0x7f], [8, 0x7b]]), ...forLoop(B, BATCH, 1, forLoop(I0, R, 16, forLoop(J, C, 4, rows16))), 0x0b];
+}
+
+/**
+ * `(src, dst, rows, cols, srcRow, dstRow, scale)`: copies `rows` rows of
+ * `cols` float32 (a multiple of 4) from byte offset src (rows srcRow bytes
+ * apart) to dst (dstRow apart), each times the float32 `scale` (one rounding,
+ * as a float32 multiply).
+ */
+function rowCopyFunction(): Code {
+  const [SRC, DST, ROWS, COLS, SROW, DROW, SCALE] = [0, 1, 2, 3, 4, 5, 6];
+  const [R, C, BYTES] = [7, 8, 9];
+  const S = 10;
+  const F32X4_MUL = 0xe6;
+  const F32X4_SPLAT = 0x13;
+  const at = (base: number, stride: number): Code => [...get(base), ...get(R), ...get(stride), 0x6c, 0x6a, ...get(C), 0x6a];
+  const body = [...at(DST, DROW), ...at(SRC, SROW), ...op(V128_LOAD), ...memarg(2), ...get(S), ...op(F32X4_MUL), ...op(V128_STORE), ...memarg(2)];
   return [
-    ...vec([[10, 0x7f], [8, 0x7b]]),
-    ...get(C), 0x41, 2, 0x74, ...set(ROWB), // row bytes = 4C
-    ...get(R), 0x41, 2, 0x74, ...set(COLB), // column bytes = 4R
-    ...get(R), ...get(ROWB), 0x6c, ...set(MATB),
-    ...forLoop(B, BATCH, 1, forLoop(I0, R, 16, forLoop(J, C, 4, rows16))),
+    ...vec([[3, 0x7f], [1, 0x7b]]),
+    ...get(SCALE), ...op(F32X4_SPLAT), ...set(S),
+    ...get(COLS), 0x41, 2, 0x74, ...set(BYTES),
+    ...forLoop(R, ROWS, 1, forLoop(C, BYTES, 16, body)),
     0x0b,
   ];
 }
@@ -230,8 +248,11 @@ export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
 }
 
+/** `n` i32 parameter types. */
+const I32S = (n: number): number[] => new Array<number>(n).fill(0x7f);
+
 /** Instantiates one function on `memory`, or null when this runtime cannot (no SIMD). */
-function instantiate<F>(memory: WasmMemory, params: number, func: Code): F | null {
+function instantiate<F>(memory: WasmMemory, params: number[], func: Code): F | null {
   try {
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
@@ -258,13 +279,24 @@ export type GeluSimd = (x: number, y: number, d: number, bytes: number) => void;
 
 /** The SIMD GELU kernel on `memory` (the wasm backend's), or null: callers keep their JS loop. */
 export function geluSimd(memory: WasmMemory, c: GeluConstants): GeluSimd | null {
-  return instantiate<GeluSimd>(memory, 4, mapFunction(10, geluBody(c)));
+  return instantiate<GeluSimd>(memory, I32S(4), mapFunction(10, geluBody(c)));
 }
 
-/** `transpose(src, dst, batch, R, C)`: byte offsets, [batch, R, C] → [batch, C, R], 4-byte elements, R a multiple of 16, C of 4. */
-export type TransposeSimd = (src: number, dst: number, batch: number, rows: number, cols: number) => void;
+/**
+ * `transpose(src, dst, batch, R, C, srcRow, srcBatch, dstRow, dstBatch)`: [R, C] → [C, R]
+ * for 4-byte elements, R a multiple of 16 and C of 4; offsets and strides in bytes.
+ */
+export type TransposeSimd = (src: number, dst: number, batch: number, rows: number, cols: number, srcRow: number, srcBatch: number, dstRow: number, dstBatch: number) => void;
 
 /** The SIMD batched transpose on `memory`, or null. */
 export function transposeSimd(memory: WasmMemory): TransposeSimd | null {
-  return instantiate<TransposeSimd>(memory, 5, transposeFunction());
+  return instantiate<TransposeSimd>(memory, I32S(9), transposeFunction());
+}
+
+/** `rowCopy(src, dst, rows, cols, srcRow, dstRow, scale)`: strided float32 rows (cols a multiple of 4) times `scale`; offsets and strides in bytes. */
+export type RowCopySimd = (src: number, dst: number, rows: number, cols: number, srcRow: number, dstRow: number, scale: number) => void;
+
+/** The SIMD strided row copy on `memory`, or null. */
+export function rowCopySimd(memory: WasmMemory): RowCopySimd | null {
+  return instantiate<RowCopySimd>(memory, [...I32S(6), 0x7d], rowCopyFunction());
 }

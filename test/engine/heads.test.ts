@@ -17,8 +17,11 @@ function composite(qkv: tf.Tensor, heads: number, scale: number): tf.Tensor[] {
 const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 describe("splitHeads (one pass each way on wasm)", () => {
-  it("gives q·scale, kᵀ and v per head exactly as the composite does, and their gradients", () => {
-    const [N, L, H, d] = [3, 5, 2, 4];
+  // The JS loop (any shape) and the SIMD passes (L and d multiples of 16).
+  it.each([
+    [3, 5, 2, 4],
+    [2, 32, 3, 16],
+  ])("N=%i L=%i H=%i d=%i: q·scale, kᵀ and v per head exactly as the composite gives them, and their gradients", (N, L, H, d) => {
     const qkv = tf.randomNormal([N, L, 3 * H * d], 0, 1, "float32", 5);
     const cots = [[N, H, L, d], [N, H, d, L], [N, H, L, d]].map((s, i) => tf.randomNormal(s, 0, 1, "float32", 10 + i));
     const before = tf.memory().numTensors;
@@ -26,9 +29,9 @@ describe("splitHeads (one pass each way on wasm)", () => {
     const want = tf.tidy(() => composite(qkv, H, 0.3));
     expect(got.map((t) => t.shape)).toEqual([[N, H, L, d], [N, H, d, L], [N, H, L, d]]);
     got.forEach((t, i) => expect(maxDiff(t, want[i]!)).toBe(0));
-    // A known element: head 1's key component 2 at position 3 of batch item 2.
+    // A known element: head 1's key component 2 at position 3 of the last batch item.
     const packed = qkv.arraySync() as number[][][];
-    expect((got[1]!.arraySync() as number[][][][])[2]![1]![2]![3]).toBe(packed[2]![3]![H * d + 1 * d + 2]);
+    expect((got[1]!.arraySync() as number[][][][])[N - 1]![1]![2]![3]).toBe(packed[N - 1]![3]![H * d + 1 * d + 2]);
     tf.dispose([...got, ...want]);
     const loss = (f: (t: tf.Tensor) => tf.Tensor[]) => (t: tf.Tensor): tf.Scalar =>
       tf.addN(f(t).map((o, i) => tf.sum(tf.mul(o, cots[i]!)))) as tf.Scalar;

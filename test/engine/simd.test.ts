@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
 import { GELU_CONSTANTS } from "../../src/engine/fused.js";
 import { transposeInto } from "../../src/engine/kernels.js";
-import { geluSimd, transposeSimd } from "../../src/engine/simd.js";
+import { geluSimd, rowCopySimd, transposeSimd } from "../../src/engine/simd.js";
 
 beforeAll(async () => {
   expect(await initBackend()).toBe("wasm");
@@ -44,12 +44,28 @@ describe("SIMD kernels assembled at run time", () => {
     heap.fill(7, n, 2 * n + 8);
     const transpose = transposeSimd(memory);
     expect(transpose).not.toBeNull();
-    transpose!(0, 4 * (n + 4), batch, R, C);
+    transpose!(0, 4 * (n + 4), batch, R, C, 4 * C, 4 * R * C, 4 * R, 4 * R * C);
     const want = new Float32Array(n);
     transposeInto(heap.subarray(0, n), [batch, R, C], [0, 2, 1], want);
     expect(Array.from(heap.subarray(n + 4, 2 * n + 4))).toEqual(Array.from(want));
     expect(Array.from(heap.subarray(n, n + 4))).toEqual([7, 7, 7, 7]);
     expect(Array.from(heap.subarray(2 * n + 4, 2 * n + 8))).toEqual([7, 7, 7, 7]);
+  });
+});
+
+describe("SIMD strided row copy", () => {
+  it("copies scaled rows between strided layouts, rounding each product once as a float32 multiply", () => {
+    const memory = sharedMemory();
+    const heap = new Float32Array(memory.buffer);
+    // 5 rows of 8 floats, 12 apart at the source, 8 apart (contiguous) at the destination from float 100
+    for (let i = 0; i < 60; i++) heap[i] = 1 + i / 7;
+    heap.fill(-1, 100, 150);
+    const copy = rowCopySimd(memory);
+    expect(copy).not.toBeNull();
+    copy!(4 * 2, 4 * 100, 5, 8, 4 * 12, 4 * 8, 0.3);
+    const s = Math.fround(0.3);
+    for (let r = 0; r < 5; r++) for (let c = 0; c < 8; c++) expect(heap[100 + r * 8 + c]).toBe(Math.fround(heap[2 + r * 12 + c]! * s));
+    expect(heap[140]).toBe(-1);
   });
 });
 
