@@ -14,7 +14,7 @@ import type { Recording, Segment } from "../recording/types.js";
 import { designFir, designNotch, type FirDesignOptions, type NotchOptions } from "./fir.js";
 import { butterSos } from "./iir.js";
 import type { RowKernel } from "./kernels.js";
-import { runKernelParallel, type ParallelOptions } from "./parallel.js";
+import { runKernelParallel, sharedSamples, type ParallelOptions } from "./parallel.js";
 import { resamplePolyLength, resampledLength } from "./resample.js";
 
 export interface FilterRecordingOptions extends FirDesignOptions, ParallelOptions, InPlaceOption {
@@ -107,7 +107,7 @@ function applyPerSpan(rec: Recording, kernel: RowKernel, picks: number[], spans:
   const nc = rec.channels.length;
   const ns = nSamples(rec);
   const src = rec.channels.map((_, i) => channelData(rec, i));
-  const buf = opts.inPlace ? null : new Float32Array(nc * ns);
+  const buf = opts.inPlace ? null : sharedSamples(nc * ns);
   const dst = buf ? src.map((_, i) => buf.subarray(i * ns, (i + 1) * ns)) : src;
   if (buf) {
     // What the kernel leaves alone: channels not picked, and picked samples between spans.
@@ -235,7 +235,7 @@ export function resampleRecording(rec: Recording, sfreq: number, opts: ResampleR
   // In place, segment k's output starts at or before its input and ends before segment k+1's input:
   // each (row, segment) is read whole before it is written, so nothing unread is overwritten.
   const reuse = opts.inPlace === true && lens.every((l, k) => l <= segs[k]!.nSamples);
-  const buf = reuse ? rec.data.data : new Float32Array(nc * total);
+  const buf = reuse ? rec.data.data : sharedSamples(nc * total);
   const offset = reuse ? rec.data.offset : 0;
   const stride = reuse ? rec.data.stride[0]! : total;
   const segments: Segment[] = [];
