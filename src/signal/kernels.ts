@@ -5,6 +5,7 @@
  */
 import { applyZeroPhaseFir } from "./convolve.js";
 import { sosfiltfiltRows, type Sos } from "./iir.js";
+import { subtractMean } from "./mean-reference.js";
 import { resampleFft, resamplePoly } from "./resample.js";
 import type { FloatArray } from "./types.js";
 
@@ -16,7 +17,18 @@ export type RowKernel =
   /** MNE FFT resampling by up/down. */
   | { op: "resampleFft"; up: number; down: number; npad: "auto" | number }
   /** scipy `resample_poly` by integers up/down. */
-  | { op: "resamplePoly"; up: number; down: number };
+  | { op: "resamplePoly"; up: number; down: number }
+  /**
+   * Average or channel reference: the rows are every channel over one time
+   * range, and rows `to` lose the mean of rows `from`. Split across threads
+   * by time, not by rows (see `splitsByTime`).
+   */
+  | { op: "subtractMean"; from: number[]; to: number[] };
+
+/** Whether a kernel mixes rows, so that threads must share its work by time ranges instead of by rows. */
+export function splitsByTime(kernel: RowKernel): boolean {
+  return kernel.op === "subtractMean";
+}
 
 function overlaps(a: FloatArray, b: FloatArray): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
@@ -38,13 +50,16 @@ export function runKernel(kernel: RowKernel, inputs: FloatArray[], outputs: Floa
       // The polyphase loop reads input while it writes output: an output over its own input needs a copy first.
       inputs.forEach((x, i) => resamplePoly(overlaps(x, outputs[i]!) ? x.slice() : x, kernel.up, kernel.down, {}, outputs[i]));
       return;
+    case "subtractMean":
+      subtractMean(inputs, outputs, kernel.from, kernel.to);
+      return;
   }
 }
 
 /**
  * Relative cost of a kernel per input sample, in units of ~4 ns on this
  * machine (float32 FIR ≈ 1, each IIR section ≈ 1 with rows in pairs, FFT
- * resampling ≈ 3); used to decide when threads pay.
+ * resampling ≈ 3, a reference ≈ 0.5); used to decide when threads pay.
  */
 export function kernelCost(kernel: RowKernel): number {
   switch (kernel.op) {
@@ -56,5 +71,8 @@ export function kernelCost(kernel: RowKernel): number {
       return 3;
     case "resamplePoly":
       return 1;
+    case "subtractMean":
+      // Per sample of every row: two passes of simple arithmetic.
+      return 0.5;
   }
 }

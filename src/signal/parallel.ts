@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import { siblingModule, startWorker } from "../workers.js";
 import { NeurocodeError } from "../errors.js";
-import { kernelCost, runKernel, type RowKernel } from "./kernels.js";
+import { kernelCost, runKernel, splitsByTime, type RowKernel } from "./kernels.js";
 
 /**
  * Work (samples × `kernelCost`, ~4 ns units) below which threads do not pay
@@ -152,20 +152,37 @@ export interface ParallelOptions {
 }
 
 /**
- * Runs `kernel` over rows, splitting them across threads when the work is
- * large enough. Results equal `runKernel` exactly (same code per row). Rows
- * the workers need that are not in SharedArrayBuffers go through a reused
- * shared scratch, copied in and out.
+ * Runs `kernel` over rows, splitting the work across threads when it is
+ * large enough: by rows, or by time ranges for kernels that mix rows
+ * (`splitsByTime`, when every row is in shared memory). Results equal
+ * `runKernel` exactly (same code per row or per sample). Rows the workers
+ * need that are not in SharedArrayBuffers go through a reused shared
+ * scratch, copied in and out.
  */
 export function runKernelParallel(kernel: RowKernel, inputs: Float32Array[], outputs: Float32Array[], opts: ParallelOptions = {}): void {
-  const threads = Math.min(opts.threads ?? defaultThreads(), Math.ceil(inputs.length / 2));
+  const byTime = splitsByTime(kernel);
+  const n = inputs[0]?.length ?? 0;
+  // Even-sized row shares keep FIR/resample's two-rows-per-FFT packing intact; time shares are at least 4096 samples.
+  const units = byTime ? Math.floor(n / 4096) : Math.ceil(inputs.length / 2);
+  const threads = Math.min(opts.threads ?? defaultThreads(), units);
   const work = inputs.reduce((s, r) => s + r.length, 0) * kernelCost(kernel);
-  const workers = threads > 1 && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
+  // Every thread of a time split reads every row; copying them all through the scratch and back
+  // would cost about what the second thread saves, so that split needs the rows already shared.
+  const shareable = !byTime || [...inputs, ...outputs].every(isShared);
+  const workers = threads > 1 && shareable && work >= (opts.minWork ?? PARALLEL_MIN_WORK) ? getPool(threads - 1) : null;
   if (!workers) {
     runKernel(kernel, inputs, outputs);
     return;
   }
-  // Even-sized shares keep FIR/resample's two-rows-per-FFT packing intact.
+  if (byTime) {
+    const per = Math.ceil(n / threads);
+    dispatch(kernel, workers, threads, (t) => {
+      const lo = Math.min(n, t * per);
+      const hi = Math.min(n, lo + per);
+      return [inputs.map((r) => r.subarray(lo, hi)), outputs.map((r) => r.subarray(lo, hi))];
+    });
+    return;
+  }
   const per = Math.ceil(inputs.length / threads / 2) * 2;
   // The calling thread's share is used where it lies; only the workers' rows must be in shared memory.
   const [inW, outW] = sharedRows(inputs.slice(per), outputs.slice(per));

@@ -8,7 +8,7 @@ import { ConfigError, ValueError } from "../errors.js";
 import { channelData, channelIndex, nSamples } from "../recording/recording.js";
 import type { Annotation, ChannelInfo, ChannelKind, Recording } from "../recording/types.js";
 import { findChannelByLabel } from "../sensors/labels.js";
-import type { FloatArray } from "./types.js";
+import { runKernelParallel, sharedSamples, type ParallelOptions } from "./parallel.js";
 
 /** Kinds MNE re-references with `ch_type="auto"`: EEG if present, else ECoG, sEEG, DBS. */
 const AUTO_REF_KINDS: readonly ChannelKind[] = ["eeg", "ecog", "seeg", "dbs"];
@@ -27,49 +27,7 @@ function refKinds(rec: Recording, kinds?: readonly ChannelKind[]): ChannelKind[]
   return [k];
 }
 
-/** Samples per block: a block of the reference and of every channel stay in cache between the two passes. */
-const REF_BLOCK = 2048;
-
-/**
- * `dst[i] = src[i] − mean of the src[from] channels` for every `i` in `to`
- * and `dst[i] = src[i]` for the other channels, the mean summed in float64 in
- * channel order as MNE does. Works block by block
- * over time, so `dst` may be `src` (each block's reference is complete before
- * that block changes).
- */
-function subtractMean(src: readonly FloatArray[], dst: readonly FloatArray[], from: number[], to: number[]): void {
-  const ns = src[0]?.length ?? 0;
-  const referenced = new Set(to);
-  src.forEach((r, i) => {
-    if (!referenced.has(i) && dst[i] !== r) dst[i]!.set(r);
-  });
-  const ref = new Float64Array(REF_BLOCK);
-  for (let t0 = 0; t0 < ns; t0 += REF_BLOCK) {
-    const m = Math.min(REF_BLOCK, ns - t0);
-    ref.fill(0, 0, m);
-    // Four channels per pass over the block, added one after another: the same float64 sum, fewer passes over ref.
-    let j = 0;
-    for (; j + 4 <= from.length; j += 4) {
-      const a = src[from[j]!]!;
-      const b = src[from[j + 1]!]!;
-      const c = src[from[j + 2]!]!;
-      const d = src[from[j + 3]!]!;
-      for (let k = 0, t = t0; k < m; k++, t++) ref[k] = ref[k]! + a[t]! + b[t]! + c[t]! + d[t]!;
-    }
-    for (; j < from.length; j++) {
-      const r = src[from[j]!]!;
-      for (let k = 0; k < m; k++) ref[k]! += r[t0 + k]!;
-    }
-    for (let k = 0; k < m; k++) ref[k]! /= from.length;
-    for (const i of to) {
-      const s = src[i]!;
-      const d = dst[i]!;
-      for (let k = 0; k < m; k++) d[t0 + k] = s[t0 + k]! - ref[k]!;
-    }
-  }
-}
-
-export interface SetReferenceOptions {
+export interface SetReferenceOptions extends ParallelOptions {
   /** Channel kinds to re-reference (default: MNE's `ch_type="auto"`). */
   kinds?: readonly ChannelKind[];
   /** Bipolar only: keep channels not used by any pair, before the bipolar ones (MNE's `drop_refs=True` layout). Default false: the montage's channels only. */
@@ -99,15 +57,16 @@ export function setReference(rec: Recording, spec: ReferenceSpec, opts: SetRefer
     from = spec.map((name) => channelIndex(rec, name));
   }
   const src = rec.channels.map((_, i) => channelData(rec, i));
+  const kernel = { op: "subtractMean" as const, from, to };
   if (opts.inPlace) {
-    subtractMean(src, src, from, to);
+    runKernelParallel(kernel, src, src, opts);
     return rec;
   }
   const nc = rec.channels.length;
   const ns = nSamples(rec);
-  const buf = new Float32Array(nc * ns);
+  const buf = sharedSamples(nc * ns);
   const dst = src.map((_, i) => buf.subarray(i * ns, (i + 1) * ns));
-  subtractMean(src, dst, from, to);
+  runKernelParallel(kernel, src, dst, opts);
   return { ...rec, data: ndarray(buf, [nc, ns]), channels: rec.channels.map((c) => ({ ...c })), bads: [...rec.bads] };
 }
 

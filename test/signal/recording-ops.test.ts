@@ -4,6 +4,8 @@ import { loadBipolarMontage, montagePairs } from "../../src/sensors/bipolar.js";
 import { ConfigError, ValueError } from "../../src/errors.js";
 import { channelData, createRecording, nSamples } from "../../src/recording/recording.js";
 import type { Recording } from "../../src/recording/types.js";
+import ndarray from "ndarray";
+import { sharedSamples } from "../../src/signal/parallel.js";
 import {
   applyZeroPhaseFir,
   designFir,
@@ -134,20 +136,31 @@ describe("setReference with the TCP montage", () => {
 });
 
 describe("setReference", () => {
-  it("subtracts the good channels' mean (or the named channels'), in place and into a copy, bad channels untouched", () => {
-    const data = [0, 1, 2, 3, 4, 5].map((c) => sinusoids(5000, 256, [[2 + c, 1 + c / 10]], c * 0.3));
+  /** `rec` with its data copied into shared memory (as signal operations' outputs are), so threads may split it by time. */
+  function shared(rec: Recording): Recording {
+    const ns = nSamples(rec);
+    const buf = sharedSamples(rec.channels.length * ns);
+    rows(rec).forEach((r, i) => buf.set(r, i * ns));
+    return { ...rec, data: ndarray(buf, [rec.channels.length, ns]) };
+  }
+
+  it("subtracts the good channels' mean (or the named channels'), bads untouched; threads split shared data by time, same numbers", () => {
+    const data = [0, 1, 2, 3, 4, 5].map((c) => sinusoids(20_000, 256, [[2 + c, 1 + c / 10]], c * 0.3));
     const names = data.map((_, c) => `C${c}`);
-    const t = 1234;
+    const t = 12_345;
     for (const spec of ["average", ["C1", "C4"]] as const) {
-      const copy = setReference({ ...recordingOf(data, 256, names), bads: ["C5"] }, spec);
+      const one = setReference({ ...recordingOf(data, 256, names), bads: ["C5"] }, spec, { threads: 1 });
       const from = spec === "average" ? [0, 1, 2, 3, 4] : [1, 4];
       const mean = from.reduce((a, i) => a + data[i]![t]!, 0) / from.length;
-      for (const c of [0, 2, 4]) expect(channelData(copy, c)[t]).toBeCloseTo(data[c]![t]! - mean, 6);
-      expect(Array.from(channelData(copy, 5))).toEqual(Array.from(data[5]!));
-      const rec = { ...recordingOf(data, 256, names), bads: ["C5"] };
-      expect(setReference(rec, spec, { inPlace: true })).toBe(rec);
-      expect(maxAbsError(rows(rec), rows(copy))).toBe(0);
+      for (const c of [0, 2, 4]) expect(channelData(one, c)[t]).toBeCloseTo(data[c]![t]! - mean, 6);
+      expect(Array.from(channelData(one, 5))).toEqual(Array.from(data[5]!));
+      const two = setReference(shared({ ...recordingOf(data, 256, names), bads: ["C5"] }), spec, { threads: 2, minWork: 0 });
+      expect(maxAbsError(rows(two), rows(one))).toBe(0);
+      const rec = shared({ ...recordingOf(data, 256, names), bads: ["C5"] });
+      expect(setReference(rec, spec, { inPlace: true, threads: 2, minWork: 0 })).toBe(rec);
+      expect(maxAbsError(rows(rec), rows(one))).toBe(0);
     }
+    expect(workersUnavailableReason()).toBeNull();
   });
 });
 
