@@ -18,8 +18,14 @@ import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { Worker } from "node:worker_threads";
 
-/** Commands that hold whole recordings in memory (`convert` streams, and stays a single fast process). */
-const HEAVY = new Set(["preprocess", "run", "tokenize"]);
+/**
+ * Commands that hold whole recordings in memory. `convert` streams and stays
+ * one fast process; `run` too, because its kill-and-resume contract wants the
+ * process a supervisor kills to be the one writing (a restarted child
+ * outlives a SIGKILL of its parent by up to the watchdog's 0.1 s, time to
+ * leave a temporary file behind the resumed run's clean-up).
+ */
+const HEAVY = new Set(["preprocess", "tokenize"]);
 
 const TUNABLE = "glibc.malloc.hugetlb=1";
 

@@ -10,7 +10,8 @@ import { hugePagesTunables, rerunWithHugePages } from "../../src/cli/hugepages.j
 describe("hugePagesTunables", () => {
   it("restarts only heavy commands, only in madvise mode, never twice, and honours the opt-out", () => {
     expect(hugePagesTunables("preprocess", {}, "madvise")).toBe("glibc.malloc.hugetlb=1");
-    expect(hugePagesTunables("run", { GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }, "madvise")).toBe("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1");
+    expect(hugePagesTunables("tokenize", { GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }, "madvise")).toBe("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1");
+    expect(hugePagesTunables("run", {}, "madvise")).toBeNull();
     expect(hugePagesTunables("preprocess", { GLIBC_TUNABLES: "glibc.malloc.hugetlb=0" }, "madvise")).toBeNull();
     expect(hugePagesTunables("preprocess", { NEUROCODE_HUGEPAGES: "0" }, "madvise")).toBeNull();
     expect(hugePagesTunables("info", {}, "madvise")).toBeNull();
