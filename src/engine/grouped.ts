@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../errors.js";
-import { transposeInto, type WasmHeapBackend } from "./kernels.js";
+import { transposeInto, transposeOnHeap, type WasmHeapBackend } from "./kernels.js";
+import type { SimdBackend } from "./simd.js";
 import { productThreads, shapeBytes, SMALL_PRODUCT, viewProduct, type WasmBackend } from "./matmul.js";
 import { singleThreaded } from "./wasm-threads.js";
 
@@ -120,10 +121,10 @@ function innerProducts(backend: Backend, a: Info, b: Info, counts: number[], off
   const lt = backend.makeOutput([N * L], "float32");
   const tmp = swap ? backend.makeOutput([E, M, K], "float32") : out;
   try {
-    const src = backend.typedArrayFromHeap(left);
-    const dst = backend.typedArrayFromHeap(lt);
+    const [srcOff, dstOff] = [left, lt].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number];
+    const heap = new Float32Array(backend.typedArrayFromHeap(lt).buffer);
     for (let e = 0; e < E; e++) {
-      if (counts[e]! > 0) transposeInto(src.subarray(off[e]! * L, off[e + 1]! * L), [counts[e]!, L], [1, 0], dst.subarray(off[e]! * L, off[e + 1]! * L));
+      if (counts[e]! > 0) transposeOnHeap(backend as unknown as SimdBackend, heap, srcOff + off[e]! * L * 4, dstOff + off[e]! * L * 4, counts[e]!, L);
     }
     const ts = backend.typedArrayFromHeap(tmp) as Float32Array;
     for (let e = 0; e < E; e++) if (counts[e] === 0) ts.fill(0, e * K * M, (e + 1) * K * M);

@@ -112,6 +112,25 @@ export function transposeInto(src: Heap, shape: number[], perm: number[], dst: H
 /** The SIMD transpose on the backend's memory (null: not available). */
 let simdTranspose: TransposeSimd | null | undefined;
 
+/**
+ * Transposes the [rows, cols] float32 matrix at byte offset `src` of the wasm
+ * heap (`heap`: a view of all of it) into [cols, rows] at byte offset `dst`:
+ * whole 16-row tiles with the SIMD transpose (cols a multiple of 4), the
+ * remaining rows in JS. For row counts that are not tile multiples, such as
+ * one expert's share of a batch.
+ */
+export function transposeOnHeap(backend: SimdBackend, heap: Float32Array, src: number, dst: number, rows: number, cols: number): void {
+  if (simdTranspose === undefined) {
+    const memory = backendMemory(backend);
+    simdTranspose = memory && transposeSimd(memory);
+  }
+  const tiled = simdTranspose && cols % 4 === 0 ? rows - (rows % 16) : 0;
+  if (tiled > 0) simdTranspose!(src, dst, 1, tiled, cols, 4 * cols, 0, 4 * rows, 0);
+  const s = src >> 2;
+  const d = dst >> 2;
+  for (let r = tiled; r < rows; r++) for (let c = 0; c < cols; c++) heap[d + c * rows + r] = heap[s + r * cols + c]!;
+}
+
 function fastTranspose(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const { perm } = args.attrs as { perm: number[] };
