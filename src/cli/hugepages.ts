@@ -58,8 +58,10 @@ const PARENT_ENV = "NEUROCODE_PARENT_PID";
  * Node with the tunable and returns its exit code (128 + signal number if it
  * was killed); otherwise null and the caller carries on itself.
  */
-export function rerunWithHugePages(argv: readonly string[], mode: string | null = thpMode()): number | null {
-  const tunables = hugePagesTunables(argv[2], process.env, mode);
+export function rerunWithHugePages(argv: readonly string[], mode?: string | null): number | null {
+  // Every CLI start comes through here: other commands leave before the kernel's setting is read.
+  if (!HEAVY.has(argv[2] ?? "")) return null;
+  const tunables = hugePagesTunables(argv[2], process.env, mode === undefined ? thpMode() : mode);
   if (!tunables) return null;
   const child = spawnSync(process.execPath, [...process.execArgv, ...argv.slice(1)], {
     stdio: "inherit",
