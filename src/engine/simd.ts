@@ -10,81 +10,8 @@
  * JS kernels it replaces.
  */
 
-/** Instruction bytes. */
-type Code = number[];
+import { BITSELECT, DEMOTE_F64_ZERO, F64X2, forLoop, get, I32S, I64X2_SHL, I64X2_SUB, instantiate, memarg, op, PROMOTE_LOW_F32, set, SHUFFLE, sleb, splat, uleb, V128_LOAD, V128_STORE, vec, type Code, type WasmMemory } from "./wasm-asm.js";
 
-function uleb(n: number): Code {
-  const out: Code = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): Code {
-  const out: Code = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
-const name = (s: string): Code => vec([...Buffer.from(s, "utf8")].map((b) => [b]));
-
-const get = (i: number): Code => [0x20, ...uleb(i)];
-const set = (i: number): Code => [0x21, ...uleb(i)];
-const simd = (op: number): Code => [0xfd, ...uleb(op)];
-/** f64x2 with both lanes `v`. */
-const splat = (v: number): Code => [0x44, ...new Uint8Array(new Float64Array([v]).buffer), ...simd(0x14)];
-const memarg = (align: number): Code => [align, 0];
-
-// The SIMD opcodes used (WebAssembly SIMD, final numbering).
-const F64X2 = { abs: 0xec, add: 0xf0, sub: 0xf1, mul: 0xf2, div: 0xf3, max: 0xf5, lt: 0x49, nearest: 0x94 } as const;
-const V128_LOAD = 0x00;
-const V128_STORE = 0x0b;
-const SHUFFLE = 0x0d;
-const BITSELECT = 0x52;
-const PROMOTE_LOW_F32 = 0x5f;
-const DEMOTE_F64_ZERO = 0x5e;
-const I64X2_SHL = 0xcb;
-const I64X2_SUB = 0xd1;
-const op = (o: number): Code => simd(o);
-
-/**
- * A module of one exported function over the backend's memory (imported as
- * env.memory), taking parameters of the value types `params` (0x7f i32, 0x7d
- * f32); `func` is its locals and code.
- */
-function assemble(shared: boolean, fname: string, params: number[], func: Code): Uint8Array {
-  const memType = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(params.map((t) => [t])), ...vec([])]])),
-    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, ...memType]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name(fname), 0x00, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
-  ]);
-}
-
-/** `for (counter = start; counter < limit; counter += step) body` on i32 locals (unsigned compare; start defaults to 0). */
-function forLoop(counter: number, limit: number, step: number, body: Code, start: Code = [0x41, 0]): Code {
-  return [
-    ...start, ...set(counter),
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    ...get(counter), ...get(limit), 0x4f, 0x0d, 1, // br_if out when counter >= limit
-    ...body,
-    ...get(counter), 0x41, ...sleb(step), 0x6a, ...set(counter),
-    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
-  ];
-}
 
 /**
  * `(src, dst1, dst2, bytes)`: for each 4-float block of `bytes` bytes at byte
@@ -237,31 +164,6 @@ function geluBody(c: GeluConstants) {
   };
 }
 
-/** The parts of the WebAssembly JS API used here (tsconfig has no DOM types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-/** A wasm memory, as the backend exposes it. */
-export interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-}
-
-/** `n` i32 parameter types. */
-const I32S = (n: number): number[] => new Array<number>(n).fill(0x7f);
-
-/** Instantiates one function on `memory`, or null when this runtime cannot (no SIMD). */
-function instantiate<F>(memory: WasmMemory, params: number[], func: Code): F | null {
-  try {
-    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const instance = new wasm.Instance(new wasm.Module(assemble(shared, "f", params, func)), { env: { memory } });
-    return instance.exports.f as F;
-  } catch {
-    return null;
-  }
-}
 
 /** The wasm backend as far as these kernels need it. */
 export interface SimdBackend {
