@@ -19,6 +19,8 @@ import { manualSeed, rng } from "../src/engine/random.js";
 import { ActivationTableBuilder, type CallRecord } from "../src/inspect/records.js";
 import { nameMatcher } from "../src/inspect/patterns.js";
 import { ActivationRecorder, matchModules } from "../src/inspect/recorder.js";
+import { rowLayout } from "../src/inspect/stats.js";
+import { HeapRowStats } from "../src/inspect/stats-simd.js";
 import { TourTransformer } from "../src/inspect/tour-model.js";
 import { arg, median } from "./common.js";
 
@@ -53,7 +55,13 @@ function forwardMs(model: TourTransformer, x: tf.Tensor): Times {
 const backend = await initBackend();
 manualSeed(0);
 console.log(`backend ${backend}; ${REPEATS} alternating rounds; overhead = recorded / plain − 1 (median of rounds, min of rounds)`);
-const stored: { name: string; calls: CallRecord[]; plainWallMin: number }[] = [];
+/** One recorded module call: host copies (for the JS kernel) and the backend tensors (for the heap kernel). */
+interface StoredCall {
+  rec: CallRecord;
+  out: tf.Tensor;
+  inp: tf.Tensor;
+}
+const stored: { name: string; calls: StoredCall[]; plainWallMin: number }[] = [];
 for (const c of CASES) {
   const model = new TourTransformer(c.cfg).eval();
   const x = tf.tensor(rng().normalArray(c.B * c.T * c.cfg.inDim), [c.B, c.T, c.cfg.inDim]);
@@ -76,13 +84,13 @@ for (const c of CASES) {
     });
     console.log(`${c.name}  ${record.join(",").padEnd(26)} median ${withMedian ? "on " : "off"}  ${cols.join("   ")}`);
   }
-  // The activations of one pass, kept for the statistics-only timing below.
-  const calls: CallRecord[] = [];
+  // The activations of one pass (as backend tensors and host copies), kept for the statistics-only timing below.
+  const calls: StoredCall[] = [];
   const handles = matchModules(model, VARIANTS[2]!.record).map(([name, m]) =>
     m.registerForwardHook(({ inputs, output }) => {
       const [out, inp] = [output as tf.Tensor, inputs[0] as tf.Tensor];
       const data = (t: tf.Tensor) => ({ shape: t.shape, data: t.dataSync() as Float32Array });
-      calls.push({ module: name, call: 0, shape: out.shape, output: data(out).data, input: data(inp) });
+      calls.push({ rec: { module: name, call: 0, shape: out.shape, output: data(out).data, input: data(inp) }, out: tf.keep(out.clone()), inp: tf.keep(inp.clone()) });
     }),
   );
   forwardMs(model, x);
@@ -98,24 +106,37 @@ for (const c of CASES) {
 for (const { name, calls, plainWallMin } of stored) {
   const variants = VARIANTS.map(({ record, median: withMedian }) => {
     const match = nameMatcher(record);
-    const recs = calls.filter((r) => match(r.module));
-    return { record, withMedian, recs, values: recs.reduce((n, r) => n + r.output.length, 0), ms: [] as number[] };
+    const recs = calls.filter((r) => match(r.rec.module));
+    return { record, withMedian, recs, values: recs.reduce((n, r) => n + r.rec.output.length, 0), heapMs: [] as number[], hostMs: [] as number[] };
   });
-  // Variants take turns, so JIT warm-up and machine load hit them alike; the first rounds only warm up.
+  // Variants and paths take turns, so JIT warm-up and machine load hit them alike; the first rounds only warm up.
   for (let i = 0; i < 60; i++) {
     for (const v of variants) {
+      // As the recorder does on wasm: statistics on the backend's heap where the row width allows.
       const b = new ActivationTableBuilder({ median: v.withMedian });
-      const t0 = performance.now();
-      for (const r of v.recs) b.add(r);
-      if (i >= 10) v.ms.push(performance.now() - t0);
+      const heap = HeapRowStats.create(tf.backend(), b.statsOptions);
+      let t0 = performance.now();
+      for (const { rec, out, inp } of v.recs) {
+        const { batch, positions, width } = rowLayout(out.shape, rec.module);
+        if (heap?.supports(width)) b.addComputed(rec, heap.rows(out, inp, batch * positions, width));
+        else b.add(rec);
+      }
+      if (i >= 10) v.heapMs.push(performance.now() - t0);
+      // The JS kernel on host copies (other backends, channels-first outputs).
+      const h = new ActivationTableBuilder({ median: v.withMedian });
+      t0 = performance.now();
+      for (const { rec } of v.recs) h.add(rec);
+      if (i >= 10) v.hostMs.push(performance.now() - t0);
     }
   }
-  for (const { record, withMedian, values, ms } of variants) {
-    const min = Math.min(...ms);
+  for (const { record, withMedian, values, heapMs, hostMs } of variants) {
+    const [min, hostMin] = [Math.min(...heapMs), Math.min(...hostMs)];
     console.log(
       `statistics alone, ${name}  ${record.join(",").padEnd(26)} median ${withMedian ? "on " : "off"}  ${values} values: ` +
-        `${median(ms).toFixed(2)} ms median, ${min.toFixed(2)} ms min (${((min * 1e6) / values).toFixed(1)} ns/value) = ` +
-        `${((min / plainWallMin) * 100).toFixed(0)}% of the fastest plain forward (${plainWallMin.toFixed(1)} ms)`,
+        `${median(heapMs).toFixed(2)} ms median, ${min.toFixed(2)} ms min (${((min * 1e6) / values).toFixed(1)} ns/value) = ` +
+        `${((min / plainWallMin) * 100).toFixed(0)}% of the fastest plain forward (${plainWallMin.toFixed(1)} ms); ` +
+        `JS kernel on host copies ${hostMin.toFixed(2)} ms min (${((hostMin * 1e6) / values).toFixed(1)} ns/value)`,
     );
   }
+  for (const { out, inp } of calls) tf.dispose([out, inp]);
 }

@@ -7,7 +7,8 @@ import type { AnyModule, HookHandle } from "../nn/module.js";
 import { writeActivations } from "./arrow.js";
 import { nameMatcher, type NamePattern } from "./patterns.js";
 import { ActivationTableBuilder, type ActivationTable, type TableBuilderOptions } from "./records.js";
-import { channelsLast } from "./stats.js";
+import { channelsLast, rowLayout } from "./stats.js";
+import { HeapRowStats } from "./stats-simd.js";
 
 /**
  * The tensor a hook should look at in a module's output: the output itself, the
@@ -94,6 +95,8 @@ export class ActivationRecorder {
   private readonly meta: Record<string, string>;
   private parts = 0;
   private readonly channelsFirst: boolean;
+  /** Statistics on the wasm heap (undefined: not tried yet; null: not available). */
+  private heap: HeapRowStats | null | undefined;
   /** Host buffers the output (0) and input (1) of the current call are copied into. */
   private readonly scratch = [new Float32Array(0), new Float32Array(0)];
 
@@ -126,13 +129,31 @@ export class ActivationRecorder {
     this.calls.set(name, call + 1);
     // Update statistics need the input only when it has the output's shape (residual blocks).
     const inp = input instanceof tf.Tensor && input.dtype === "float32" && input.shape.join() === out.shape.join() ? input : null;
-    const layout = (t: tf.Tensor, slot: 0 | 1) => {
-      const data = this.hostData(t, slot);
-      return this.channelsFirst ? channelsLast(data, t.shape) : { shape: t.shape, data };
-    };
-    const o = layout(out, 0);
-    this.builder.add({ module: name, call, phase: this.phase, shape: o.shape, output: o.data, input: inp ? layout(inp, 1) : undefined });
+    const heap = this.heapStats(out);
+    if (heap) {
+      const { batch, positions, width } = rowLayout(out.shape, `${name} output`);
+      const stats = heap.rows(out, inp, batch * positions, width);
+      this.builder.addComputed({ module: name, call, phase: this.phase, shape: out.shape }, stats, this.builder.keepsValues ? this.hostData(out, 0) : undefined);
+    } else {
+      const layout = (t: tf.Tensor, slot: 0 | 1) => {
+        const data = this.hostData(t, slot);
+        return this.channelsFirst ? channelsLast(data, t.shape) : { shape: t.shape, data };
+      };
+      const o = layout(out, 0);
+      this.builder.add({ module: name, call, phase: this.phase, shape: o.shape, output: o.data, input: inp ? layout(inp, 1) : undefined });
+    }
     if (this.streamTo && this.builder.numRows >= this.flushRows) this.flush();
+  }
+
+  /**
+   * The heap kernel when it can take the statistics of `out` where the wasm
+   * backend keeps it (float32, last axis the features, rows of a width it
+   * handles); else null and the rows go through host copies.
+   */
+  private heapStats(out: tf.Tensor): HeapRowStats | null {
+    if (this.channelsFirst || out.dtype !== "float32" || out.rank === 0 || tf.getBackend() !== "wasm") return null;
+    if (this.heap === undefined) this.heap = HeapRowStats.create(tf.backend(), this.builder.statsOptions);
+    return this.heap?.supports(out.shape[out.rank - 1]!) ? this.heap : null;
   }
 
   /**

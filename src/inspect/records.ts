@@ -113,16 +113,41 @@ export class ActivationTableBuilder {
     return this.rows;
   }
 
+  /** The statistics options in force (defaults filled in). */
+  get statsOptions(): Required<RowStatsOptions> {
+    return this.stats;
+  }
+
+  /** Whether `add`/`addComputed` keep row values (`fullTensors`). */
+  get keepsValues(): boolean {
+    return this.fullTensors;
+  }
+
   /** Adds every row of one module call. */
   add(rec: CallRecord): void {
     const { batch, positions, width } = rowLayout(rec.shape, `${rec.module} output`);
     const rows = batch * positions;
     if (rec.output.length !== rows * width) throw new ShapeError(`${rec.module} output values`, [rows * width], [rec.output.length]);
     const inp = rec.input && sameShape(rec.input.shape, rec.shape) && rec.input.data.length === rec.output.length ? rec.input.data : null;
-    const stats = this.kernel.rows(rec.output, rows, width, inp);
+    this.addComputed(rec, this.kernel.rows(rec.output, rows, width, inp), rec.output);
+  }
+
+  /**
+   * Adds one module call whose row statistics were computed elsewhere (by
+   * `HeapRowStats` on the backend's memory, with this builder's
+   * `statsOptions`); `output` (its values, row-major) is needed only when the
+   * builder keeps values.
+   */
+  addComputed(rec: Pick<CallRecord, "module" | "call" | "phase" | "shape">, stats: StatsColumns, output?: Float32Array): void {
+    const { batch, positions, width } = rowLayout(rec.shape, `${rec.module} output`);
+    const rows = batch * positions;
+    if (stats.length !== rows || stats.topK !== this.stats.topK) throw new ShapeError(`${rec.module} statistics rows`, [rows], [stats.length]);
     this.runs.push({ module: rec.module, call: rec.call, phase: rec.phase ?? "", batch, positions, width, stats });
     this.rows += rows;
-    if (this.fullTensors) for (let r = 0; r < rows; r++) this.values.push(this.keep(rec.output, r * width, width));
+    if (this.fullTensors) {
+      if (!output) throw new ValueError(`${rec.module}: the builder keeps row values (fullTensors) but none were given`);
+      for (let r = 0; r < rows; r++) this.values.push(this.keep(output, r * width, width));
+    }
   }
 
   private keep(x: Float32Array, off: number, width: number): Float32Array | null {
