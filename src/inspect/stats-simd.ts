@@ -100,16 +100,18 @@ function kernelCode(k: number, withInput: boolean, median: boolean): Code {
   const insert: Code = [];
   for (let j = 0; j < kp - 1; j++) insert.push(...minMax(T + j, B));
   insert.push(...get(T + kp - 1), ...get(B), ...op(I32X4.maxS), ...set(T + kp - 1));
-  const update: Code = withInput
-    ? [
+  // The update sums in a pass of their own over the (cached) row: in the first pass their
+  // accumulators would not fit the registers beside the others.
+  const updatePass: Code = [
+        ...load([...get(XR), ...get(P), 0x6a]), ...set(V),
+        ...promote(V, LO, HI),
         ...load([...get(IR), ...get(P), 0x6a]), ...set(A),
         ...promote(A, ALO, AHI),
         ...get(LO), ...get(ALO), ...f64(F64X2.sub), ...set(U),
         ...acc(II, sq(ALO)), ...acc(UU, sq(U)), ...acc(UI, [...get(U), ...get(ALO), ...f64(F64X2.mul)]),
         ...get(HI), ...get(AHI), ...f64(F64X2.sub), ...set(U),
         ...acc(II, sq(AHI)), ...acc(UU, sq(U)), ...acc(UI, [...get(U), ...get(AHI), ...f64(F64X2.mul)]),
-      ]
-    : [];
+  ];
   const zero = lanes(0);
   const firstPass: Code = [
     ...load([...get(XR), ...get(P), 0x6a]), ...set(V),
@@ -120,7 +122,6 @@ function kernelCode(k: number, withInput: boolean, median: boolean): Code {
     ...count(NC, [...get(V), ...op(F32X4.abs), ...get(EPSV), ...op(F32X4.le)]),
     ...absBits,
     ...insert,
-    ...update,
   ];
   const start: Code = [];
   for (const a of [SUM, SQ, II, UU, UI, ZC, NC, PC]) start.push(...zero, ...set(a));
@@ -219,6 +220,7 @@ function kernelCode(k: number, withInput: boolean, median: boolean): Code {
       ...get(OUT), ...get(R), ...i32(recordBytes(k)), 0x6c, 0x6a, ...set(OR),
       ...start,
       ...forLoop(P, WB, 16, firstPass),
+      ...(withInput ? forLoop(P, WB, 16, updatePass) : []),
       ...threshold,
       ...forLoop(P, WB, 16, secondPass),
       ...finish,
@@ -331,56 +333,55 @@ export class HeapRowStats {
  * `f32`: views of them on the heap; see `REC`).
  */
 function finishRows(cols: StatsColumns, r0: number, n: number, k: number, width: number, withInput: boolean, median: boolean, f64: Float64Array, i32v: Int32Array, f32: Float32Array): void {
-  const { f, argMaxAbs, topCount, topIndices, topValues, topK } = cols;
+  const { argMaxAbs, topCount, topIndices, topValues, topK } = cols;
+  const { l2, mean, inL2, updateL2, updateCos, fracZero, fracNearZero, fracPositive, medianAbs, maxAbs } = cols.f;
   const keep = Math.min(topK, width);
   const rec4 = recordBytes(k) / 4;
   for (let i = 0; i < n; i++) {
     const r = r0 + i;
     const q = i * rec4; // int32 index of the record
     const d = q >> 1; // float64 index
-    f.l2[r] = Math.sqrt(f64[d + 2]! + f64[d + 3]!);
-    f.mean[r] = (f64[d]! + f64[d + 1]!) / width;
+    l2[r] = Math.sqrt(f64[d + 2]! + f64[d + 3]!);
+    mean[r] = (f64[d]! + f64[d + 1]!) / width;
     if (withInput) {
       const ii = f64[d + 4]! + f64[d + 5]!;
       const uu = f64[d + 6]! + f64[d + 7]!;
       const ui = f64[d + 8]! + f64[d + 9]!;
       const denom = Math.sqrt(ii * uu);
-      f.inL2[r] = Math.sqrt(ii);
-      f.updateL2[r] = Math.sqrt(uu);
-      f.updateCos[r] = denom > 0 ? ui / denom : NaN;
+      inL2[r] = Math.sqrt(ii);
+      updateL2[r] = Math.sqrt(uu);
+      updateCos[r] = denom > 0 ? ui / denom : NaN;
     } else {
-      f.inL2[r] = f.updateL2[r] = f.updateCos[r] = NaN;
+      inL2[r] = updateL2[r] = updateCos[r] = NaN;
     }
-    f.fracZero[r] = (i32v[q + 20]! + i32v[q + 21]! + i32v[q + 22]! + i32v[q + 23]!) / width;
-    f.fracNearZero[r] = (i32v[q + 24]! + i32v[q + 25]! + i32v[q + 26]! + i32v[q + 27]!) / width;
-    f.fracPositive[r] = (i32v[q + 28]! + i32v[q + 29]! + i32v[q + 30]! + i32v[q + 31]!) / width;
-    f.medianAbs[r] = median ? f32[q + 32]! : NaN;
+    fracZero[r] = (i32v[q + 20]! + i32v[q + 21]! + i32v[q + 22]! + i32v[q + 23]!) / width;
+    fracNearZero[r] = (i32v[q + 24]! + i32v[q + 25]! + i32v[q + 26]! + i32v[q + 27]!) / width;
+    fracPositive[r] = (i32v[q + 28]! + i32v[q + 29]! + i32v[q + 30]! + i32v[q + 31]!) / width;
+    medianAbs[r] = median ? f32[q + 32]! : NaN;
     // Features above θ (in index order) sorted by |x|, larger first, stably; then those equal to θ.
     const g = i32v[q + 33]!;
-    const e = i32v[q + 34]!;
+    const filled = Math.min(k, g + i32v[q + 34]!);
     const above = q + REC.above / 4;
-    const o = r * topK;
-    const filled = Math.min(k, g + e);
-    let first = -1;
-    for (let j = 0; j < filled; j++) {
-      let at = j < g ? above + 2 * j : above + 2 * (k + j - g);
-      if (j < g) {
-        // Selection of the largest remaining |x| among entries j..g−1 (at most 7), earliest first on ties.
-        for (let m = j + 1; m < g; m++) {
-          const c = above + 2 * m;
-          if ((i32v[c]! & 0x7fffffff) > (i32v[at]! & 0x7fffffff)) at = c;
-        }
-        if (at !== above + 2 * j) rotateEntry(i32v, above + 2 * j, at);
-        at = above + 2 * j;
+    for (let j = 0; j < g - 1; j++) {
+      // Selection of the largest remaining |x| among entries j..g−1 (at most 7), earliest first on ties.
+      let at = above + 2 * j;
+      for (let m = j + 1; m < g; m++) {
+        const c = above + 2 * m;
+        if ((i32v[c]! & 0x7fffffff) > (i32v[at]! & 0x7fffffff)) at = c;
       }
-      if (j === 0) first = at;
-      if (j < keep) {
-        topIndices[o + j] = i32v[at + 1]!;
-        topValues[o + j] = f32[at]!;
-      }
+      if (at !== above + 2 * j) rotateEntry(i32v, above + 2 * j, at);
     }
-    argMaxAbs[r] = first < 0 ? -1 : i32v[first + 1]!;
-    f.maxAbs[r] = first < 0 ? NaN : Math.abs(f32[first]!);
+    // Entries equal to θ follow at above + 2k: shift them next to the ones above it.
+    const equal = above + 2 * k;
+    const o = r * topK;
+    for (let j = 0; j < Math.min(keep, filled); j++) {
+      const at = j < g ? above + 2 * j : equal + 2 * (j - g);
+      topIndices[o + j] = i32v[at + 1]!;
+      topValues[o + j] = f32[at]!;
+    }
+    const first = g > 0 ? above : equal;
+    argMaxAbs[r] = filled > 0 ? i32v[first + 1]! : -1;
+    maxAbs[r] = filled > 0 ? Math.abs(f32[first]!) : NaN;
     topCount[r] = Math.min(keep, filled);
   }
 }

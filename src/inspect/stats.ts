@@ -106,7 +106,9 @@ export class StatsColumns {
     readonly topK: number,
     readonly length: number,
   ) {
-    this.f = Object.fromEntries(FLOAT_STATS.map((k) => [k, new Float64Array(length)])) as Record<FloatStat, Float64Array>;
+    // One allocation for all float columns: a call's statistics are made (and dropped) together.
+    const all = new Float64Array(FLOAT_STATS.length * length);
+    this.f = Object.fromEntries(FLOAT_STATS.map((k, i) => [k, all.subarray(i * length, (i + 1) * length)])) as Record<FloatStat, Float64Array>;
     this.argMaxAbs = new Int32Array(length);
     this.topCount = new Int32Array(length);
     this.topIndices = new Int32Array(length * topK);
