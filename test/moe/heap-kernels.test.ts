@@ -65,6 +65,37 @@ describe("combineRows (gated sum of expert output rows)", () => {
   });
 });
 
+describe("combineRows on widths the SIMD row kernels take (multiples of 4)", () => {
+  // 7 tokens, top-3, 19 rows: assignments 4, 11 and 20 dropped (an odd 18 kept), row 18 unused.
+  const [t, k, n] = [7, 3, 19];
+  const slots = Array.from({ length: t * k }, (_, a) => ([4, 11, 20].includes(a) ? n : a < 4 ? a : a < 11 ? a - 1 : a - 2));
+
+  function evaluate(d: number): number[][] {
+    const rows = tf.tensor2d(Array.from({ length: n * d }, (_, i) => Math.sin(1.3 * i) * 10 ** ((i % 7) - 3)), [n, d]);
+    const w = tf.tensor2d(Array.from({ length: t * k }, (_, i) => Math.cos(i) / 3), [t, k]);
+    const cot = tf.tensor2d(Array.from({ length: t * d }, (_, i) => Math.sin(0.7 * i + 1)), [t, d]);
+    const s = tf.tensor1d(slots, "int32");
+    const y = combineRows(rows, w, s);
+    const [dRows, dW] = tf.grads((r: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(combineRows(r as tf.Tensor2D, ww as tf.Tensor2D, s), cot)))([rows, w]);
+    const out = [y, dRows!, dW!].map((x) => Array.from(x.dataSync()));
+    tf.dispose([y, dRows!, dW!, rows, w, cot, s]);
+    return out;
+  }
+
+  it("gives the same bits as the host loops on cpu, for widths 8 and 132 (SIMD) and 6 (JS on wasm too)", async () => {
+    const widths = [8, 132, 6];
+    const onWasm = widths.map(evaluate);
+    await tf.setBackend("cpu");
+    const onCpu = widths.map(evaluate);
+    await tf.setBackend("wasm");
+    expect(onWasm).toEqual(onCpu);
+    // Dropped assignments get a zero gate gradient, the unused row a zero gradient.
+    const [, dRows, dW] = onWasm[0]!;
+    expect([4, 11, 20].map((a) => dW![a])).toEqual([0, 0, 0]);
+    expect(dRows!.slice(18 * 8)).toEqual(new Array(8).fill(0));
+  });
+});
+
 describe("gatherOrZero (dispatch's row gather)", () => {
   it("copies whole rows with zeros for out-of-range indices, the same on wasm (heap kernel) and cpu (host copies)", async () => {
     const run = (): number[] => {
