@@ -146,6 +146,26 @@ describe("grouped products (per-expert rows)", () => {
     tf.dispose([a, b, y, parts]);
   });
 
+  it("sum each group's columns in float64 row after row, bit for bit, in SIMD column blocks of 16 and 4 and a JS tail", () => {
+    const cs = [13, 0, 70, 1];
+    const n = cs.reduce((s, c) => s + c, 0);
+    for (const width of [38, 48, 3]) {
+      const x = tf.randomNormal([n, width], 0, 1, "float32", 31) as tf.Tensor2D;
+      const xv = tf.tidy(() => tf.mul(x, tf.exp(tf.mul(x, 4)))).dataSync(); // a wide range of magnitudes
+      const xs = tf.tensor2d(xv, [n, width]);
+      const want = new Float32Array(cs.length * width);
+      let r = 0;
+      cs.forEach((c, e) => {
+        const acc = new Float64Array(width);
+        for (const end = r + c; r < end; r++) for (let j = 0; j < width; j++) acc[j] += xv[r * width + j]!;
+        want.set(acc, e * width);
+      });
+      const got = segmentSum(xs, cs);
+      expect(Array.from(got.dataSync()), `width ${width}`).toEqual(Array.from(want));
+      tf.dispose([x, xs, got]);
+    }
+  });
+
   it("reject group sizes that do not cover the rows, and mismatched weights", () => {
     const a = tf.zeros([5, 3]) as tf.Tensor2D;
     const b = tf.zeros([2, 3, 4]) as tf.Tensor3D;
