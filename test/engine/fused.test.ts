@@ -139,4 +139,32 @@ describe("fused Adam step (wasm)", () => {
     tf.dispose(fused);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it.each([
+    ["AdamW", { weightDecay: 0.1, decoupled: true }],
+    ["Adam with L2", { weightDecay: 0.05, decoupled: false }],
+  ] as const)("%s equals its float64 formula rounded once per value, bit for bit (SIMD blocks and the JS tail)", async (_name, wd) => {
+    const { adamStepFused } = await import("../../src/engine/fused.js");
+    const n = 4 * 50 + 3;
+    const t = (seed: number, scale: number): tf.Tensor =>
+      tf.tidy(() => tf.mul(tf.randomNormal([n], 0, scale, "float32", seed), tf.pow(10, tf.randomUniform([n], -6, 2, "float32", seed + 1).floor())));
+    const [p, g, m] = [t(51, 1), t(53, 1), t(55, 0.1)];
+    const v = tf.tidy(() => tf.square(t(57, 0.1)));
+    const a = { lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, step: 3, ...wd };
+    const out = adamStepFused(p, g, m, v, a)!;
+    const [pv, gv, mv, vv] = [p, g, m, v].map((x) => x.dataSync());
+    const decay = a.decoupled ? 1 - a.lr * a.weightDecay : 1;
+    const l2 = a.decoupled ? 0 : a.weightDecay;
+    const want = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+    for (let i = 0; i < n; i++) {
+      const gi = gv[i]! + pv[i]! * l2;
+      const mi = mv[i]! * a.beta1 + gi * (1 - a.beta1);
+      const vi = vv[i]! * a.beta2 + gi * gi * (1 - a.beta2);
+      want[1]![i] = mi;
+      want[2]![i] = vi;
+      want[0]![i] = pv[i]! * decay - (mi / (Math.sqrt(vi) * (1 / Math.sqrt(1 - a.beta2 ** a.step)) + a.eps)) * (a.lr / (1 - a.beta1 ** a.step));
+    }
+    out.forEach((x, k) => expect(Array.from(x.dataSync())).toEqual(Array.from(want[k]!)));
+    tf.dispose([p, g, m, v, ...out]);
+  });
 });
