@@ -118,7 +118,9 @@ for (const { name, calls, plainWallMin } of stored) {
       let t0 = performance.now();
       for (const { rec, out, inp } of v.recs) {
         const { batch, positions, width } = rowLayout(out.shape, rec.module);
-        if (heap?.supports(width)) b.addComputed(rec, heap.rows(out, inp, batch * positions, width));
+        // Update statistics only where input and output shapes agree (residual blocks), as in the recorder.
+        const same = inp.shape.join() === out.shape.join();
+        if (heap?.supports(width)) b.addComputed(rec, heap.rows(out, same ? inp : null, batch * positions, width));
         else b.add(rec);
       }
       if (i >= 10) v.heapMs.push(performance.now() - t0);
