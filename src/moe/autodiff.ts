@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { topKIndices } from "./heap-kernels.js";
 
 /**
  * `tf.customGrad` for a function of one tensor, with typed callbacks.
@@ -30,7 +31,7 @@ export function unaryCustomGrad(
  */
 export function constantTopK(scores: tf.Tensor, k: number): tf.Tensor2D {
   return unaryCustomGrad(
-    (s) => tf.tidy(() => tf.topk(s, k).indices),
+    (s) => topKIndices(s as tf.Tensor2D, k),
     () => tf.zeros(scores.shape),
   )(scores) as tf.Tensor2D;
 }

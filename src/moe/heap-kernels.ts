@@ -21,6 +21,9 @@ type Info = tf.TensorInfo;
 const COMBINE = "NeurocodeMoECombine";
 const COMBINE_GRAD = "NeurocodeMoECombineGrad";
 const GATHER = "NeurocodeMoEGatherRows";
+const TOP_K = "NeurocodeMoETopK";
+const PICK = "NeurocodeMoEPick";
+const PICK_GRAD = "NeurocodeMoEPickGrad";
 
 /** out[i] = rows[idx[i]], zeros where idx[i] ≥ the row count; idx is a host array attribute. */
 function gatherKernel(args: KernelArgs): Info {
@@ -179,6 +182,91 @@ function rowDots(dw: Float32Array, g: Float32Array, rows: Float32Array, slots: I
   }
 }
 
+/**
+ * [T, k] int32: each row's k largest scores, best first, ties to the lower
+ * index (as the TopK kernel). The router's scores are [T, E] with small E, so
+ * k scans of a row beat the stock kernel's sort (0.4 → 0.03 ms for 2048 × 8).
+ * Scores with a NaN go to the stock kernel, whose NaN order is its own.
+ */
+function topKKernel(args: KernelArgs): Info {
+  const { x } = args.inputs as { x: Info };
+  const { k } = args.attrs as unknown as { k: number };
+  const backend = args.backend as unknown as RowBackend;
+  const [t, e] = x.shape as [number, number];
+  const scores = backend.typedArrayFromHeap(x) as Float32Array;
+  let nan = false;
+  for (let i = 0; i < scores.length; i++) nan ||= scores[i] !== scores[i];
+  if (nan) {
+    const [values, indices] = tf.getKernel("TopK", "wasm").kernelFunc({ inputs: { x }, attrs: { k, sorted: true }, backend: args.backend }) as Info[];
+    backend.disposeData(values!.dataId);
+    return indices!;
+  }
+  const out = backend.makeOutput([t, k], "int32");
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const os = backend.typedArrayFromHeap(out) as Int32Array;
+  for (let r = 0; r < t; r++) {
+    const o = r * e;
+    for (let j = 0; j < k; j++) {
+      let best = -1;
+      for (let c = 0; c < e; c++) {
+        if (best >= 0 && !(xs[o + c]! > xs[o + best]!)) continue;
+        let taken = false;
+        for (let i = 0; i < j; i++) taken ||= os[r * k + i] === c;
+        if (!taken) best = c;
+      }
+      os[r * k + j] = best;
+    }
+  }
+  return out;
+}
+
+/** out [T, k] = scores[t, idx[t·k + j]] (idx: a host attribute). */
+function pickKernel(args: KernelArgs): Info {
+  const { x } = args.inputs as { x: Info };
+  const { idx } = args.attrs as unknown as { idx: Int32Array };
+  const backend = args.backend as unknown as RowBackend;
+  const e = x.shape[1]!;
+  const k = idx.length / x.shape[0]!;
+  const out = backend.makeOutput([x.shape[0]!, k], "float32");
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const os = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let a = 0; a < idx.length; a++) os[a] = xs[Math.floor(a / k) * e + idx[a]!]!;
+  return out;
+}
+
+/**
+ * d scores [T, E] from dy [T, k], exactly as autodiff of Σ_e scores·onehot
+ * gives it: per (t, e) the products dy[t, j]·[idx = e] summed over j in
+ * float64 from +0, four at a time as the engine's `Sum` over a middle axis
+ * (for k = 1 the product alone: autodiff reduces nothing then).
+ */
+function pickGradKernel(args: KernelArgs): Info {
+  const { dy } = args.inputs as { dy: Info };
+  const { idx, numExperts: e } = args.attrs as unknown as { idx: Int32Array; numExperts: number };
+  const backend = args.backend as unknown as RowBackend;
+  const [t, k] = dy.shape as [number, number];
+  const out = backend.makeOutput([t, e], "float32");
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  const os = backend.typedArrayFromHeap(out) as Float32Array;
+  const terms = new Float64Array(k);
+  for (let r = 0; r < t; r++) {
+    for (let c = 0; c < e; c++) {
+      for (let j = 0; j < k; j++) terms[j] = g[r * k + j]! * (idx[r * k + j] === c ? 1 : 0);
+      if (k === 1) {
+        // Nothing to sum (no reduction over one choice): the product itself, zeros signed as dy.
+        os[r * e + c] = terms[0]!;
+        continue;
+      }
+      let acc = 0;
+      let j = 0;
+      for (; j + 4 <= k; j += 4) acc += terms[j]! + terms[j + 1]! + (terms[j + 2]! + terms[j + 3]!);
+      for (; j < k; j++) acc += terms[j]!;
+      os[r * e + c] = acc;
+    }
+  }
+  return out;
+}
+
 let installed = false;
 
 function install(): boolean {
@@ -188,6 +276,13 @@ function install(): boolean {
   tf.registerKernel({ kernelName: COMBINE, backendName: "wasm", kernelFunc: combineKernel });
   tf.registerKernel({ kernelName: COMBINE_GRAD, backendName: "wasm", kernelFunc: combineGradKernel });
   tf.registerKernel({ kernelName: GATHER, backendName: "wasm", kernelFunc: gatherKernel });
+  tf.registerKernel({ kernelName: TOP_K, backendName: "wasm", kernelFunc: topKKernel });
+  tf.registerKernel({ kernelName: PICK, backendName: "wasm", kernelFunc: pickKernel });
+  tf.registerKernel({ kernelName: PICK_GRAD, backendName: "wasm", kernelFunc: pickGradKernel });
+  tf.registerGradient({
+    kernelName: PICK,
+    gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(PICK_GRAD, { dy: dy as tf.Tensor }, attrs) as tf.Tensor }),
+  });
   tf.registerGradient({
     kernelName: COMBINE,
     inputsToSave: ["rows", "w"],
@@ -243,4 +338,30 @@ export function combineRows(rows: tf.Tensor2D, weights: tf.Tensor2D, slot: tf.Te
 export function gatherRowsOnHeap(rows: tf.Tensor2D, idx: tf.Tensor): tf.Tensor2D | null {
   if (tf.getBackend() !== "wasm" || !install()) return null;
   return tf.engine().runKernel(GATHER, { rows }, { idx: idx.dataSync() } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * Indices of the k largest entries of each row, best first (ties: lower
+ * index), as `tf.topk(scores, k).indices`: a heap kernel on wasm.
+ * @param scores [T, E] float32 → [T, k] int32
+ */
+export function topKIndices(scores: tf.Tensor2D, k: number): tf.Tensor2D {
+  if (tf.getBackend() === "wasm" && scores.dtype === "float32" && install()) {
+    return tf.engine().runKernel(TOP_K, { x: scores }, { k } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.topk(scores, k).indices as tf.Tensor2D);
+}
+
+/**
+ * `out[t, j] = scores[t, indices[t, j]]`, differentiable w.r.t. `scores` with
+ * the values and gradients (bit for bit) of `Σ_e scores[t, e]·onehot(indices)[t, j, e]`,
+ * which it computes on other backends. The indices are constants for autodiff.
+ * @param scores [T, E] float32 @param indices [T, k] int32, distinct per row → [T, k]
+ */
+export function pickColumns(scores: tf.Tensor2D, indices: tf.Tensor2D): tf.Tensor2D {
+  const e = scores.shape[1];
+  if (tf.getBackend() === "wasm" && scores.dtype === "float32" && install()) {
+    return tf.engine().runKernel(PICK, { x: scores }, { idx: indices.dataSync() as Int32Array, numExperts: e } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
+  return tf.tidy(() => tf.sum(tf.mul(tf.expandDims(scores, 1), tf.oneHot(indices, e)), -1) as tf.Tensor2D);
 }

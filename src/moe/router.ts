@@ -4,6 +4,7 @@ import { rng } from "../engine/random.js";
 import { Linear } from "../nn/linear.js";
 import { Module } from "../nn/module.js";
 import { constantTopK } from "./autodiff.js";
+import { pickColumns } from "./heap-kernels.js";
 
 /** How router logits become expert scores. */
 export type RouterScore = "softmax" | "sigmoid";
@@ -123,7 +124,7 @@ export class Router extends Module<[tf.Tensor], Routing> {
       const probs = (this.score === "softmax" ? tf.softmax(logits) : tf.sigmoid(logits)) as tf.Tensor2D;
       const hasMask = this.selectionBias.some((b) => b !== 0);
       const indices = constantTopK(hasMask ? tf.add(probs, tf.tensor1d(this.selectionBias)) : probs, this.topK);
-      const picked = tf.sum(tf.mul(tf.expandDims(probs, 1), tf.oneHot(indices, this.numExperts)), -1) as tf.Tensor2D;
+      const picked = pickColumns(probs, indices);
       const gates = this.renormalize ? (tf.div(picked, tf.sum(picked, -1, true)) as tf.Tensor2D) : picked;
       return { logits, probs, indices, gates };
     });

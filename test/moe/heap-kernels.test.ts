@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
 import { gatherOrZero } from "../../src/moe/dispatch.js";
-import { combineRows } from "../../src/moe/heap-kernels.js";
+import { combineRows, pickColumns, topKIndices } from "../../src/moe/heap-kernels.js";
 
 beforeAll(async () => {
   await initBackend();
@@ -112,5 +112,50 @@ describe("gatherOrZero (dispatch's row gather)", () => {
     const onCpu = run();
     await tf.setBackend("wasm");
     expect(onCpu).toEqual(want);
+  });
+});
+
+describe("topKIndices and pickColumns (the router's selection and gate values)", () => {
+  // Scores with many ties (quarter steps), zeros and -Infinity.
+  const scores = (t: number, e: number, seed: number): tf.Tensor2D =>
+    tf.tidy(() => {
+      const q = tf.div(tf.round(tf.mul(tf.randomNormal([t, e], 0, 1, "float32", seed), 4)), 4);
+      return tf.where(tf.less(q, -1.5), tf.fill([t, e], -Infinity), q) as tf.Tensor2D;
+    });
+
+  it("picks the same indices as tf.topk (best first, ties to the lower index), also with a NaN", () => {
+    for (const [e, k] of [[8, 1], [8, 2], [8, 3], [5, 5], [16, 4]] as const) {
+      const s = scores(300, e, 7 + e + k);
+      const got = topKIndices(s, k);
+      const want = tf.topk(s, k).indices;
+      expect(got.dtype).toBe("int32");
+      expect(Array.from(got.dataSync()), `E ${e} k ${k}`).toEqual(Array.from(want.dataSync()));
+      tf.dispose([s, got, want]);
+    }
+    const withNaN = tf.tensor2d([[0.5, NaN, 0.25, 1], [1, 1, 0, 1]]);
+    const [got, want] = [topKIndices(withNaN, 2), tf.topk(withNaN, 2).indices];
+    expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));
+    tf.dispose([withNaN, got, want]);
+  });
+
+  it("gives the values and gradients of the one-hot sum it replaces, bit for bit (zeros' signs included)", () => {
+    for (const k of [1, 2, 3, 5]) {
+      const probs = tf.tidy(() => tf.softmax(tf.randomNormal([64, 8], 0, 2, "float32", 20 + k))) as tf.Tensor2D;
+      const idx = topKIndices(probs, k);
+      // A cotangent with negative values and signed zeros.
+      const cot = tf.tidy(() => tf.mul(tf.round(tf.randomNormal([64, k], 0, 1, "float32", 30 + k)), tf.randomNormal([64, k], 0, 1, "float32", 40 + k)));
+      const before = tf.memory().numTensors;
+      const viaOps = (p: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.expandDims(p, 1), tf.oneHot(idx, 8)), -1);
+      const [v1, v2] = [pickColumns(probs, idx), tf.tidy(() => viaOps(probs))];
+      const g1 = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(pickColumns(p as tf.Tensor2D, idx), cot)))(probs);
+      const g2 = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(viaOps(p), cot)))(probs);
+      const bits = (x: tf.Tensor): number[] => Array.from(new Int32Array((x.dataSync() as Float32Array).slice().buffer));
+      expect(bits(v1), `values, k ${k}`).toEqual(bits(v2));
+      expect(bits(g1), `gradients, k ${k}`).toEqual(bits(g2));
+      expect(bits(g1).some((b) => b === -0x80000000)).toBe(k === 1); // -0 reaches the gradient only when autodiff sums nothing
+      tf.dispose([v1, v2, g1, g2]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([probs, idx, cot]);
+    }
   });
 });
