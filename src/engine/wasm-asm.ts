@@ -52,7 +52,7 @@ export const I64X2_SHL = 0xcb;
 export const I64X2_SUB = 0xd1;
 export const op = (o: number): Code => simd(o);
 /** Bitwise, lane-access and int/float32 comparison opcodes (the compares give all-ones lanes for true). */
-export const V128 = { and: 0x4e, or: 0x50, anyTrue: 0x53, load32Splat: 0x09 } as const;
+export const V128 = { and: 0x4e, or: 0x50, anyTrue: 0x53, load32Splat: 0x09, load64Splat: 0x0a } as const;
 export const I32X4 = { splat: 0x11, extractLane: 0x1b, gtS: 0x3b, geS: 0x3f, add: 0xae, sub: 0xb1, minS: 0xb6, maxS: 0xb8 } as const;
 export const F32X4 = { splat: 0x13, eq: 0x41, gt: 0x44, le: 0x45, abs: 0xe0 } as const;
 /** `i32.const n`. */

@@ -17,6 +17,8 @@ export interface NpyStreamOptions {
   chunkBytes?: number;
   /** Bytes written between background flushes to disk (default 8 MiB; smaller files only get the final fsync). */
   flushBytes?: number;
+  /** Provides the chunk buffer of `floats` values (default: a new Float32Array), e.g. in memory a decoder works in. */
+  allocateChunk?: (floats: number) => Float32Array;
 }
 
 /** Default budget: writes of ~20 KiB per channel for a few hundred channels, in bounded memory. */
@@ -44,7 +46,8 @@ export async function writeNpyChunked(path: string, nChannels: number, nSamples:
   if (!(chunkBytes > 0)) throw new ValueError(`npy: chunkBytes must be positive, got ${chunkBytes}`);
   const header = npyHeader("float32", [nChannels, nSamples]);
   const len = Math.max(1, Math.min(nSamples, Math.floor(chunkBytes / (4 * Math.max(1, nChannels)))));
-  const chunk = new Float32Array(nChannels * len);
+  const chunk = opts.allocateChunk ? opts.allocateChunk(nChannels * len) : new Float32Array(nChannels * len);
+  if (chunk.length < nChannels * len) throw new ValueError(`npy: allocateChunk gave ${chunk.length} values, ${nChannels * len} needed`);
   const rows = Array.from({ length: nChannels }, (_, k) => chunk.subarray(k * len, (k + 1) * len));
   const bytes = rows.map((r) => new Uint8Array(r.buffer, r.byteOffset, r.byteLength));
   const file = openAtomic(path);

@@ -3,6 +3,7 @@ import { FormatError, ValueError } from "../../errors.js";
 import type { WarningHandler } from "../../warnings.js";
 import { FIFF, FIFFB, FIFFT, FIFFV_ROLE_NEXT_FILE } from "./constants.js";
 import { idTime, readMeasInfo, type FifInfo } from "./info.js";
+import type { FifDecodeArena } from "./simd-decode.js";
 import { openFifSource, type FifSource } from "./source.js";
 import { readTagData, TAG_HEADER_BYTES, tagNameList, tagNumber, tagNumbers, tagString } from "./tag.js";
 import { buildTree, findBlocks, findEntry, readDirectory, type DirEntry, type FifNode } from "./tree.js";
@@ -240,6 +241,11 @@ export function fifPicks(info: FifInfo, names: readonly string[] | undefined, pa
   });
 }
 
+/** Bytes of the largest data buffer of `raw`: the read buffer `readFifSamples` needs. */
+export function fifMaxBufferBytes(raw: FifRawFile): number {
+  return raw.buffers.reduce((m, b) => (b.entry ? Math.max(m, b.nSamples * BUFFER_BYTES[b.entry.type]! * raw.info.nchan) : m), 0);
+}
+
 /** Per-channel factor from stored numbers to SI units: `range × cal` (MNE's `info._cals`). */
 export function fifCalibrations(info: FifInfo): Float64Array {
   return Float64Array.from(info.channels, (c) => c.range * c.cal);
@@ -252,9 +258,10 @@ const scratchOf = new WeakMap<FifRawFile, Uint8Array>();
  * Reads samples `[start, stop)` (from the first sample) of the channels
  * `picks` (indices; default all) into `out[k]` at offset `outOffset`, in SI
  * units. Buffers are read one at a time with positioned reads; skips read as
- * zeros.
+ * zeros. With `arena` (whose chunk holds `out`), buffers are read into the
+ * arena and float32 ones decode there with SIMD, to the same values.
  */
-export function readFifSamples(raw: FifRawFile, start: number, stop: number, out: Float32Array[], picks?: readonly number[], outOffset = 0): void {
+export function readFifSamples(raw: FifRawFile, start: number, stop: number, out: Float32Array[], picks?: readonly number[], outOffset = 0, arena?: FifDecodeArena): void {
   const nchan = raw.info.nchan;
   if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop > raw.nSamples || stop < start) {
     throw new ValueError(`sample range [${start}, ${stop}) is not within [0, ${raw.nSamples})`);
@@ -277,24 +284,26 @@ export function readFifSamples(raw: FifRawFile, start: number, stop: number, out
     const rowBytes = bps * nchan;
     const len = (hi - lo) * rowBytes;
     // Keep the scratch 8-byte aligned so typed-array views over it are valid.
-    if (scratch.length < len) {
+    if (!arena && scratch.length < len) {
       scratch = new Uint8Array(new ArrayBuffer(Math.ceil(len / 8) * 8));
       scratchOf.set(raw, scratch);
     }
-    const bytes = scratch.subarray(0, len);
+    const bytes = arena ? arena.scratch(len) : scratch.subarray(0, len);
     raw.sources[b.file]!.readInto(bytes, b.entry.pos + TAG_HEADER_BYTES + (lo - b.start) * rowBytes, len);
-    decodeRows(bytes, b.entry.type, nchan, hi - lo, chans, cals, out, o);
+    decodeRows(bytes, b.entry.type, nchan, hi - lo, chans, cals, out, o, arena);
   }
 }
 
 /** Byte-swaps big-endian samples in place and scatters `[nsamp][nchan]` into calibrated channel rows. */
-function decodeRows(bytes: Uint8Array, type: number, nchan: number, nsamp: number, chans: readonly number[], cals: Float64Array, out: Float32Array[], o: number): void {
+function decodeRows(bytes: Uint8Array, type: number, nchan: number, nsamp: number, chans: readonly number[], cals: Float64Array, out: Float32Array[], o: number, arena?: FifDecodeArena): void {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let src: Int16Array | Int32Array | Float32Array | Float64Array;
   if (type === FIFFT.DOUBLE) {
     buf.swap64();
     src = new Float64Array(bytes.buffer, bytes.byteOffset, nsamp * nchan);
   } else if (type === FIFFT.INT || type === FIFFT.FLOAT) {
+    // All channels in order, in an arena: the SIMD decoder swaps bytes as it goes.
+    if (type === FIFFT.FLOAT && arena && chans.length === nchan && chans.every((c, k) => c === k) && arena.scatterFloat(bytes, nchan, nsamp, cals, out, o)) return;
     buf.swap32();
     src = type === FIFFT.INT ? new Int32Array(bytes.buffer, bytes.byteOffset, nsamp * nchan) : new Float32Array(bytes.buffer, bytes.byteOffset, nsamp * nchan);
   } else {

@@ -1,7 +1,8 @@
 import { asFileAccessError } from "../../errors.js";
 import { printWarning, type WarningHandler } from "../../warnings.js";
 import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
-import { closeFifRaw, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
+import { closeFifRaw, fifMaxBufferBytes, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
+import { FifDecodeArena } from "./simd-decode.js";
 
 export interface FifToNpyOptions extends NpyStreamOptions {
   /** Only these channels, in this order (names as stored). */
@@ -35,7 +36,11 @@ export async function fifToNpy(input: string, output: string, opts: FifToNpyOpti
   }
   try {
     const picks = fifPicks(raw.info, opts.channels, input);
-    await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks), opts);
+    // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory.
+    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan ? FifDecodeArena.create() : null;
+    const scratchBytes = fifMaxBufferBytes(raw);
+    const allocateChunk = arena ? (floats: number) => arena.reserve(floats, scratchBytes, picks.length) : opts.allocateChunk;
+    await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks, 0, arena ?? undefined), { ...opts, allocateChunk });
     return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };
   } catch (e) {
     throw asFileAccessError(e, output);
