@@ -10,9 +10,10 @@ import { MEDIAN_SAMPLE, StatsColumns, type RowStatsOptions } from "./stats.js";
 /*
  * The recorder's summary statistics as a WebAssembly SIMD kernel that reads
  * activations where the wasm backend keeps them. The JS kernel (`RowStatsKernel`)
- * costs 5-8 ns per value, about a quarter of a narrow (d = 64) transformer's
- * forward pass; this one does four values per instruction and copies nothing
- * out of the heap.
+ * costs 4.5-8 ns per value, about a quarter of a narrow (d = 64) transformer's
+ * forward pass; this one works on four values per instruction and copies
+ * nothing out of the heap: 1.4-2.1 ns per value, plus ~60 ns per row on the
+ * host (`bench/inspect.ts`).
  *
  * Per row, a first pass keeps float64 sums (sum, squares and, with an input,
  * the residual-update sums) in f64x2 accumulators; zero, near-zero and positive
