@@ -4,6 +4,9 @@ import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
 import { closeFifRaw, fifMaxBufferBytes, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
 import { FifDecodeArena } from "./simd-decode.js";
 
+/** Largest data buffer (bytes) read through the SIMD decoder's memory. */
+const ARENA_MAX_BUFFER = 256 << 20;
+
 export interface FifToNpyOptions extends NpyStreamOptions {
   /** Only these channels, in this order (names as stored). */
   channels?: string[];
@@ -36,9 +39,10 @@ export async function fifToNpy(input: string, output: string, opts: FifToNpyOpti
   }
   try {
     const picks = fifPicks(raw.info, opts.channels, input);
-    // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory.
-    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan ? FifDecodeArena.create() : null;
+    // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory
+    // (a 32-bit wasm memory: files with data buffers of hundreds of MB keep the JS path).
     const scratchBytes = fifMaxBufferBytes(raw);
+    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan && scratchBytes <= ARENA_MAX_BUFFER ? FifDecodeArena.create() : null;
     const allocateChunk = arena ? (floats: number) => arena.reserve(floats, scratchBytes, picks.length) : opts.allocateChunk;
     await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks, 0, arena ?? undefined), { ...opts, allocateChunk });
     return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };
