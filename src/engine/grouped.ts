@@ -3,6 +3,7 @@ import { ShapeError } from "../errors.js";
 import { transposeOnHeap, type WasmHeapBackend } from "./kernels.js";
 import type { SimdBackend } from "./simd.js";
 import { rowKernels, type RowBackend } from "./simd-rows.js";
+import { otherProcessesLoad } from "./cpu-load.js";
 import { productThreads, shapeBytes, SMALL_PRODUCT, viewProduct, type WasmBackend } from "./matmul.js";
 import { singleThreaded } from "./wasm-threads.js";
 
@@ -33,25 +34,36 @@ interface GroupedAttrs {
 }
 
 /**
- * Per-expert products from this many multiply-adds always use the thread pool.
- * Smaller ones use it only while its second thread has lately run beside this
- * one. A step makes 8 pooled calls where a dense layer makes one, and each pays
- * the pool's wake-up and hand-back; when the second core is taken by other
- * work that costs more than the second thread gains. MoE step / dense step,
- * load 3–4.7, 3–4 runs each: 8 experts × 512 × 128 × 256 (16 M per product)
- * 1.56–1.94× pooled, 1.18–1.45× on one thread; at 67 M (hidden 1024)
- * 1.18–1.37× pooled, 1.06–1.18× on one thread. With the core free the pool
- * cuts a 16 M product's time by a third (5.6 vs 8.5 ms).
+ * Where other processes report their CPU use (Linux), per-expert products use
+ * the thread pool only while they leave the other core free: a step makes 8
+ * pooled calls per product where a dense layer makes one, and each waits for
+ * the pool's second thread, which, when another process holds the core, costs
+ * more than it gains (MoE step / dense step, load 3–4.7: 16 M multiply-adds
+ * per product 1.56–1.94× pooled, 1.18–1.45× on one thread; 67 M 1.18–1.37×
+ * vs 1.06–1.18×). With the core free the pool cuts a 16 M product's time by
+ * a third to a half.
+ */
+const OTHERS_BUSY = 0.3;
+/*
+ * Elsewhere the process's own CPU/wall ratio of a pooled run is the witness:
+ * products from GROUP_POOL_ALWAYS multiply-adds always use the pool, smaller
+ * ones only while the last pooled run's ratio reached PARALLEL_MIN,
+ * re-measured every PROBE_EVERY calls. (On Linux this probe left 40 % of a
+ * quiet machine's grouped calls on one thread: XNNPACK packs the operand
+ * serially, so a well-pooled run can read 1.2–1.5.)
  */
 const GROUP_POOL_ALWAYS = 1 << 25;
-/** Process CPU time / wall time of a pooled run at or above which the second thread counts as running. */
 const PARALLEL_MIN = 1.4;
-/** While the pool is not useful, every this many calls one runs pooled again to re-measure. */
 const PROBE_EVERY = 8;
 const poolState = { useful: true, sinceProbe: 0 };
 
 /** Runs a group of products of `work` multiply-adds each, on the pool or not (see above). */
 function groupThreads(work: number, fn: () => void): void {
+  const others = work < SMALL_PRODUCT ? null : otherProcessesLoad();
+  if (others !== null) {
+    productThreads(others < OTHERS_BUSY ? work : 0, fn);
+    return;
+  }
   if (work >= GROUP_POOL_ALWAYS || work < SMALL_PRODUCT) {
     productThreads(work, fn);
     return;
