@@ -18,6 +18,9 @@ interface WasmMemoryApi {
 
 const PAGE = 65536;
 
+/** Largest data buffer (bytes) to read through an arena (its memory is 32-bit); larger ones keep the JS path. */
+export const FIF_ARENA_MAX_BUFFER = 256 << 20;
+
 /** `(src, dst, nsamp4, nchan, nchan4, dstRowBytes, cals)`; offsets in bytes, counts in values. */
 type TransposeFn = (src: number, dst: number, nsamp4: number, nchan: number, nchan4: number, dstRowBytes: number, cals: number) => void;
 
@@ -116,17 +119,31 @@ export class FifDecodeArena {
   /**
    * `out[k][o + t] = src[t·nchan + k] · cals[k]` for all nchan channels, where
    * `bytes` holds the big-endian float32 samples `src` (as stored: not yet
-   * swapped) in this arena's read buffer and the rows are evenly spaced views
-   * of its chunk; false otherwise (nothing done). Samples and channels beyond
-   * multiples of 4 are done in JS, with the same arithmetic.
+   * swapped) in this arena's read buffer. Rows that are evenly spaced views of
+   * the arena's chunk are written directly; other rows through the chunk (which
+   * must then hold nchan × nsamp values). False (nothing done) when neither
+   * applies. Samples and channels beyond multiples of 4 are done in JS, with
+   * the same arithmetic.
    */
   scatterFloat(bytes: Uint8Array, nchan: number, nsamp: number, cals: Float64Array, out: Float32Array[], o: number): boolean {
     const buffer = this.memory.buffer;
     if (bytes.buffer !== buffer || bytes.byteLength < nsamp * nchan * 4 || out.length !== nchan || nchan === 0) return false;
+    if (out.some((row) => row.length < o + nsamp)) return false;
     const stride = nchan > 1 ? out[1]!.byteOffset - out[0]!.byteOffset : 0;
-    for (let k = 0; k < nchan; k++) {
+    let own = true;
+    for (let k = 0; k < nchan && own; k++) {
       const row = out[k]!;
-      if (row.buffer !== buffer || row.byteOffset !== out[0]!.byteOffset + k * stride || row.length < o + nsamp || row.byteOffset + row.byteLength > this.scratchAt) return false;
+      own = row.buffer === buffer && row.byteOffset === out[0]!.byteOffset + k * stride && row.byteOffset + row.byteLength <= this.scratchAt;
+    }
+    if (!own) {
+      // Rows elsewhere (a whole recording): decode into the arena's chunk, then copy each channel's run
+      // (not when some row is in the arena: staging would overwrite it).
+      if (nchan * nsamp * 4 > this.scratchAt || out.some((row) => row.buffer === buffer)) return false;
+      const staged = new Float32Array(buffer, 0, nchan * nsamp);
+      const rows = Array.from({ length: nchan }, (_, k) => staged.subarray(k * nsamp, (k + 1) * nsamp));
+      this.scatterFloat(bytes, nchan, nsamp, cals, rows, 0);
+      for (let k = 0; k < nchan; k++) out[k]!.set(rows[k]!, o);
+      return true;
     }
     new Float64Array(buffer, this.calsAt, nchan).set(cals.subarray(0, nchan));
     const [ns4, nc4] = [nsamp & ~3, nchan & ~3];

@@ -2,10 +2,7 @@ import { asFileAccessError } from "../../errors.js";
 import { printWarning, type WarningHandler } from "../../warnings.js";
 import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
 import { closeFifRaw, fifMaxBufferBytes, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
-import { FifDecodeArena } from "./simd-decode.js";
-
-/** Largest data buffer (bytes) read through the SIMD decoder's memory. */
-const ARENA_MAX_BUFFER = 256 << 20;
+import { FIF_ARENA_MAX_BUFFER, FifDecodeArena } from "./simd-decode.js";
 
 export interface FifToNpyOptions extends NpyStreamOptions {
   /** Only these channels, in this order (names as stored). */
@@ -42,7 +39,7 @@ export async function fifToNpy(input: string, output: string, opts: FifToNpyOpti
     // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory
     // (a 32-bit wasm memory: files with data buffers of hundreds of MB keep the JS path).
     const scratchBytes = fifMaxBufferBytes(raw);
-    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan && scratchBytes <= ARENA_MAX_BUFFER ? FifDecodeArena.create() : null;
+    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan && scratchBytes <= FIF_ARENA_MAX_BUFFER ? FifDecodeArena.create() : null;
     const allocateChunk = arena ? (floats: number) => arena.reserve(floats, scratchBytes, picks.length) : opts.allocateChunk;
     await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks, 0, arena ?? undefined), { ...opts, allocateChunk });
     return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };

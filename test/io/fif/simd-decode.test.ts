@@ -55,19 +55,28 @@ describe("FifDecodeArena: SIMD transpose and calibration of big-endian float32 b
     }
   });
 
-  it("declines (and writes nothing) when the data or rows are not its own or not evenly spaced", () => {
+  it("rows outside the arena go through its chunk; it declines (writing nothing) data not its own, rows it would overwrite, a chunk too small", () => {
     const [nchan, nsamp, len] = [4, 8, 8];
     const chunk = arena!.reserve(nchan * len, nsamp * nchan * 4, nchan);
     chunk.fill(0);
     const rows = Array.from({ length: nchan }, (_, k) => chunk.subarray(k * len, (k + 1) * len));
     const bytes = arena!.scratch(nsamp * nchan * 4);
-    const cals = new Float64Array(nchan).fill(1);
+    const be = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < nsamp * nchan; i++) be.setFloat32(4 * i, i);
+    const cals = new Float64Array(nchan).fill(2);
     expect(arena!.scatterFloat(new Uint8Array(nsamp * nchan * 4), nchan, nsamp, cals, rows, 0)).toBe(false);
-    expect(arena!.scatterFloat(bytes, nchan, nsamp, cals, rows.map(() => new Float32Array(len)), 0)).toBe(false);
     expect(arena!.scatterFloat(bytes, nchan, nsamp, cals, [rows[0]!, rows[2]!, rows[1]!, rows[3]!], 0)).toBe(false);
     expect(arena!.scatterFloat(bytes, nchan, nsamp, cals, rows, 1)).toBe(false); // past the rows' ends
     expect(() => arena!.scratch(nsamp * nchan * 4 + 1)).toThrow(RangeError);
     expect(chunk.every((v) => v === 0)).toBe(true);
+    // Host rows, staged through the chunk: out[k][2 + t] = 2 (t·nchan + k).
+    const host = Array.from({ length: nchan }, () => new Float32Array(nsamp + 3));
+    expect(arena!.scatterFloat(bytes, nchan, nsamp, cals, host, 2)).toBe(true);
+    host.forEach((row, k) => expect([...row], `channel ${k}`).toEqual([0, 0, ...Array.from({ length: nsamp }, (_, t) => 2 * (t * nchan + k)), 0]));
+    // A chunk smaller than nchan × nsamp cannot stage.
+    arena!.reserve(nchan * nsamp - 4, nsamp * nchan * 4, nchan);
+    const again = arena!.scratch(nsamp * nchan * 4);
+    expect(arena!.scatterFloat(again, nchan, nsamp, cals, host, 0)).toBe(false);
   });
 });
 
@@ -81,6 +90,25 @@ describe("fifToNpy through the SIMD decoder", () => {
       await fifToNpy(input, a, { ...quiet, chunkBytes: 4 * n * 333 });
       writeRecording(b, readRecording(input, quiet));
       expect(readFileSync(a).equals(readFileSync(b)), `${n} channels`).toBe(true);
+    }
+  });
+});
+
+describe("readFif through the SIMD decoder", () => {
+  it("reading all channels (SIMD, staged through the arena) equals reading them in another order (the JS path), bit for bit", () => {
+    const neuromag = sharedData("generated/neuromag_raw.fif");
+    const seven = join(dir, "seven_raw.fif");
+    const whole = readFif(neuromag, quiet);
+    writeFif(seven, pick(whole, whole.channels.slice(0, 7).map((c) => c.name)));
+    for (const file of [neuromag, seven]) {
+      const all = readFif(file, quiet);
+      const names = all.channels.map((c) => c.name).reverse();
+      const reordered = readFif(file, { ...quiet, channels: names });
+      const n = all.channels.length;
+      for (let k = 0; k < n; k++) {
+        const [a, b] = [all.data.data.subarray(k * all.data.shape[1]!, (k + 1) * all.data.shape[1]!), reordered.data.data.subarray((n - 1 - k) * all.data.shape[1]!, (n - k) * all.data.shape[1]!)];
+        expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${file} channel ${k}`).toBe(true);
+      }
     }
   });
 });
