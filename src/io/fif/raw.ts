@@ -3,7 +3,7 @@ import { FormatError, ValueError } from "../../errors.js";
 import type { WarningHandler } from "../../warnings.js";
 import { FIFF, FIFFB, FIFFT, FIFFV_ROLE_NEXT_FILE } from "./constants.js";
 import { idTime, readMeasInfo, type FifInfo } from "./info.js";
-import type { FifDecodeArena } from "./simd-decode.js";
+import { FIF_ARENA_MAX_BUFFER, FifDecodeArena } from "./simd-decode.js";
 import { openFifSource, type FifSource } from "./source.js";
 import { readTagData, TAG_HEADER_BYTES, tagNameList, tagNumber, tagNumbers, tagString } from "./tag.js";
 import { buildTree, findBlocks, findEntry, readDirectory, type DirEntry, type FifNode } from "./tree.js";
@@ -241,9 +241,16 @@ export function fifPicks(info: FifInfo, names: readonly string[] | undefined, pa
   });
 }
 
-/** Bytes of the largest data buffer of `raw`: the read buffer `readFifSamples` needs. */
-export function fifMaxBufferBytes(raw: FifRawFile): number {
-  return raw.buffers.reduce((m, b) => (b.entry ? Math.max(m, b.nSamples * BUFFER_BYTES[b.entry.type]! * raw.info.nchan) : m), 0);
+/**
+ * A SIMD decode arena for reading all channels of `raw` in file order, with
+ * the size of its read buffer (the largest data buffer); null for a subset or
+ * another order, data buffers too large for its 32-bit memory, or no SIMD.
+ */
+export function fifDecodeArena(raw: FifRawFile, picks: readonly number[]): { arena: FifDecodeArena; scratchBytes: number } | null {
+  const scratchBytes = raw.buffers.reduce((m, b) => (b.entry ? Math.max(m, b.nSamples * BUFFER_BYTES[b.entry.type]! * raw.info.nchan) : m), 0);
+  if (picks.length !== raw.info.nchan || !picks.every((c, k) => c === k) || scratchBytes > FIF_ARENA_MAX_BUFFER) return null;
+  const arena = FifDecodeArena.create();
+  return arena ? { arena, scratchBytes } : null;
 }
 
 /** Per-channel factor from stored numbers to SI units: `range × cal` (MNE's `info._cals`). */
@@ -258,8 +265,9 @@ const scratchOf = new WeakMap<FifRawFile, Uint8Array>();
  * Reads samples `[start, stop)` (from the first sample) of the channels
  * `picks` (indices; default all) into `out[k]` at offset `outOffset`, in SI
  * units. Buffers are read one at a time with positioned reads; skips read as
- * zeros. With `arena` (whose chunk holds `out`), buffers are read into the
- * arena and float32 ones decode there with SIMD, to the same values.
+ * zeros. With `arena` (`fifDecodeArena`, reserved for the largest buffer),
+ * buffers are read into the arena and float32 ones decode with SIMD, to the
+ * same values (directly when its chunk holds `out`, else staged there).
  */
 export function readFifSamples(raw: FifRawFile, start: number, stop: number, out: Float32Array[], picks?: readonly number[], outOffset = 0, arena?: FifDecodeArena): void {
   const nchan = raw.info.nchan;

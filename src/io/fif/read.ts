@@ -10,8 +10,7 @@ import { collectWarnings, printWarning, type WarningHandler } from "../../warnin
 import type { ReadOptions } from "../open.js";
 import { FIFF_UNIT_NAMES, FIFFV_CH } from "./constants.js";
 import type { FifChannel, FifInfo } from "./info.js";
-import { closeFifRaw, fifMaxBufferBytes, fifPicks, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
-import { FIF_ARENA_MAX_BUFFER, FifDecodeArena } from "./simd-decode.js";
+import { closeFifRaw, fifDecodeArena, fifPicks, openFifRaw, readFifSamples, readFifTreeAndInfo, type FifRawFile } from "./raw.js";
 import { openFifSource } from "./source.js";
 
 /** What a FIF Recording keeps in `source.header`: the info as read (for the writer), first_samp and the split parts. */
@@ -138,11 +137,10 @@ export function readFif(path: string, opts: ReadOptions = {}): Recording {
     }
     const buf = new Float32Array(picks.length * ns);
     const rows = picks.map((_, k) => buf.subarray(k * ns, (k + 1) * ns));
-    // All channels in file order: float32 buffers decode with SIMD, one buffer at a time through an arena.
-    const scratchBytes = fifMaxBufferBytes(raw);
-    const arena = picks.length === info.nchan && picks.every((c, k) => c === k) && scratchBytes <= FIF_ARENA_MAX_BUFFER ? FifDecodeArena.create() : null;
-    arena?.reserve(scratchBytes / 4, scratchBytes, info.nchan);
-    readFifSamples(raw, 0, ns, rows, picks, 0, arena ?? undefined);
+    // All channels in file order: float32 buffers decode with SIMD, one buffer at a time staged through an arena.
+    const simd = fifDecodeArena(raw, picks);
+    simd?.arena.reserve(simd.scratchBytes / 4, simd.scratchBytes, info.nchan);
+    readFifSamples(raw, 0, ns, rows, picks, 0, simd?.arena);
     const channels = uniqueNames(picks.map((i) => fifChannelInfo(info.channels[i]!, info)), path, warnings.handler);
     const names = new Set(channels.map((c) => c.name));
     const header: FifHeader = { info, firstSample: raw.firstSample, paths: raw.paths };

@@ -1,8 +1,7 @@
 import { asFileAccessError } from "../../errors.js";
 import { printWarning, type WarningHandler } from "../../warnings.js";
 import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
-import { closeFifRaw, fifMaxBufferBytes, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
-import { FIF_ARENA_MAX_BUFFER, FifDecodeArena } from "./simd-decode.js";
+import { closeFifRaw, fifDecodeArena, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
 
 export interface FifToNpyOptions extends NpyStreamOptions {
   /** Only these channels, in this order (names as stored). */
@@ -36,12 +35,10 @@ export async function fifToNpy(input: string, output: string, opts: FifToNpyOpti
   }
   try {
     const picks = fifPicks(raw.info, opts.channels, input);
-    // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory
-    // (a 32-bit wasm memory: files with data buffers of hundreds of MB keep the JS path).
-    const scratchBytes = fifMaxBufferBytes(raw);
-    const arena = picks.every((c, k) => c === k) && picks.length === raw.info.nchan && scratchBytes <= FIF_ARENA_MAX_BUFFER ? FifDecodeArena.create() : null;
-    const allocateChunk = arena ? (floats: number) => arena.reserve(floats, scratchBytes, picks.length) : opts.allocateChunk;
-    await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks, 0, arena ?? undefined), { ...opts, allocateChunk });
+    // All channels in file order: the chunk and the read buffer share a SIMD decoder's memory.
+    const simd = fifDecodeArena(raw, picks);
+    const allocateChunk = simd ? (floats: number) => simd.arena.reserve(floats, simd.scratchBytes, picks.length) : opts.allocateChunk;
+    await writeNpyChunked(output, picks.length, raw.nSamples, (start, stop, rows) => readFifSamples(raw, start, stop, rows, picks, 0, simd?.arena), { ...opts, allocateChunk });
     return { nChannels: picks.length, nSamples: raw.nSamples, sfreq: raw.info.sfreq };
   } catch (e) {
     throw asFileAccessError(e, output);
