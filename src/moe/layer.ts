@@ -200,22 +200,42 @@ export class MoEFeedForward extends Module implements MoEAuxSource {
  */
 export function routingAux(r: Routing, idx: tf.Tensor2D, plan: DispatchPlan, auxLossCoef: number, zLossCoef: number): Omit<MoEOutput, "output" | "numTokens"> {
   return tf.tidy(() => {
-    const keptMask = tf.less(plan.assignSlot, plan.numExperts * plan.capacity).toFloat();
-    const routedOh = oneHotFloat(tf.reshape(idx, [-1]), plan.numExperts);
     const switchLoss = switchAuxLoss(r.probs, r.indices);
     const zLoss = routerZLoss(r.logits);
+    const { routed, kept, keptMask } = loadCounts(idx, plan);
     return {
       loss: tf.add(tf.mul(switchLoss, auxLossCoef), tf.mul(zLoss, zLossCoef)) as tf.Scalar,
       switchLoss,
       zLoss,
-      load: {
-        routed: tf.sum(routedOh, 0) as tf.Tensor1D,
-        kept: tf.sum(tf.mul(routedOh, tf.expandDims(keptMask, 1)), 0) as tf.Tensor1D,
-        meanProb: tf.mean(r.probs, 0) as tf.Tensor1D,
-        droppedFraction: tf.sub(1, tf.mean(keptMask)) as tf.Scalar,
-      },
+      load: { routed, kept, meanProb: tf.mean(r.probs, 0) as tf.Tensor1D, droppedFraction: tf.sub(1, tf.mean(keptMask)) as tf.Scalar },
     };
   });
+}
+
+/**
+ * Assignments routed to and kept by each expert, and the [T·k] kept mask
+ * (float 0/1). On the host-memory backends counted in one pass over the host
+ * copies (the same integers; ten fewer kernels per forward), elsewhere from
+ * one-hot tensors.
+ */
+function loadCounts(idx: tf.Tensor2D, plan: DispatchPlan): { routed: tf.Tensor1D; kept: tf.Tensor1D; keptMask: tf.Tensor1D } {
+  const full = plan.numExperts * plan.capacity;
+  if (tf.getBackend() === "wasm" || tf.getBackend() === "cpu") {
+    const [slots, chosen] = [plan.assignSlot.dataSync(), idx.dataSync()];
+    const routed = new Float32Array(plan.numExperts);
+    const kept = new Float32Array(plan.numExperts);
+    const mask = new Float32Array(slots.length);
+    for (let a = 0; a < slots.length; a++) {
+      routed[chosen[a]!]!++;
+      if (slots[a]! >= full) continue;
+      kept[chosen[a]!]!++;
+      mask[a] = 1;
+    }
+    return { routed: tf.tensor1d(routed), kept: tf.tensor1d(kept), keptMask: tf.tensor1d(mask) };
+  }
+  const keptMask = tf.less(plan.assignSlot, full).toFloat() as tf.Tensor1D;
+  const routedOh = oneHotFloat(tf.reshape(idx, [-1]), plan.numExperts);
+  return { routed: tf.sum(routedOh, 0), kept: tf.sum(tf.mul(routedOh, tf.expandDims(keptMask, 1)), 0), keptMask };
 }
 
 function checkExpertMap(map: readonly number[], experts: number, path: string): Int32Array {
