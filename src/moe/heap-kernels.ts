@@ -32,12 +32,13 @@ function gatherKernel(args: KernelArgs): Info {
   const backend = args.backend as unknown as RowBackend;
   const [n, d] = rows.shape as [number, number];
   const out = backend.makeOutput([idx.length, d], "float32");
-  const src = backend.typedArrayFromHeap(rows) as Float32Array;
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  // One view of the heap and copyWithin: no subarray object per row.
+  const heap = new Float32Array((backend.typedArrayFromHeap(out) as Float32Array).buffer);
+  const [src, dst] = [rows, out].map((t) => backend.getMemoryOffset(t.dataId) / 4) as [number, number];
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < n) dst.set(src.subarray(r * d, r * d + d), i * d);
-    else dst.fill(0, i * d, i * d + d);
+    if (r < n) heap.copyWithin(dst + i * d, src + r * d, src + r * d + d);
+    else heap.fill(0, dst + i * d, dst + i * d + d);
   }
   return out;
 }
