@@ -149,7 +149,8 @@ export function dispatchRows(x: tf.Tensor2D, plan: SlotMap): tf.Tensor2D {
   const k = plan.topK;
   // Slot → token: assignment a = t·k + j belongs to token ⌊a/k⌋; an empty slot's T·k maps to T, the zero row.
   // Reading tokens directly (not k tiled copies) saves a [T·k, d] tile and its gradient.
-  const slotToken = tf.floorDiv(plan.slotAssign, tf.scalar(k, "int32"));
+  const onHost = tf.getBackend() === "wasm" || tf.getBackend() === "cpu";
+  const slotToken = onHost ? tf.tensor1d(plan.slotAssign.dataSync().map((a) => Math.floor(a / k)), "int32") : tf.floorDiv(plan.slotAssign, tf.scalar(k, "int32"));
   const out = unaryCustomGrad(
     (v, save) => {
       save([plan.assignSlot]);

@@ -119,8 +119,8 @@ export class Router extends Module<[tf.Tensor], Routing> {
         const std = tf.softplus(this.noise.call(xin));
         logits = tf.add(logits, tf.mul(std, noiseTensor([t, this.numExperts], "normal", 1)));
       }
-      // One small [T, E] reduction read back: NaN logits would otherwise route silently to expert 0.
-      if (!tf.all(tf.isFinite(logits)).dataSync()[0]) throw new ValueError("router logits are not finite (NaN or ±Inf in the input or the router weights)");
+      // NaN logits would otherwise route silently to expert 0.
+      if (!allFinite(logits)) throw new ValueError("router logits are not finite (NaN or ±Inf in the input or the router weights)");
       const probs = (this.score === "softmax" ? tf.softmax(logits) : tf.sigmoid(logits)) as tf.Tensor2D;
       const hasMask = this.selectionBias.some((b) => b !== 0);
       const indices = constantTopK(hasMask ? tf.add(probs, tf.tensor1d(this.selectionBias)) : probs, this.topK);
@@ -129,6 +129,14 @@ export class Router extends Module<[tf.Tensor], Routing> {
       return { logits, probs, indices, gates };
     });
   }
+}
+
+/** Whether every value is finite: a pass over the host copy on wasm/cpu, one [T, E] reduction read back elsewhere. */
+function allFinite(t: tf.Tensor): boolean {
+  if (tf.getBackend() !== "wasm" && tf.getBackend() !== "cpu") return tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0] === 1);
+  const v = t.dataSync();
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+  return true;
 }
 
 /** Checks router options, reporting the first bad key under `path`. */

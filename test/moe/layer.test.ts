@@ -205,8 +205,11 @@ describe("drop-in use and errors", () => {
     const nan = tf.tensor2d([[0, 0, 0, 0, 0, 0, 0, NaN]]);
     const before = tf.memory().numTensors;
     expect(() => moe.call(nan)).toThrow(ValueError);
-    expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([bad, nan]);
+    // Infinite inputs give ±Inf (or NaN) logits; -Inf would vanish in the softmax.
+    const inf = tf.tensor2d([[0, 0, 0, Infinity, 0, 0, 0, 0], [0, -Infinity, 0, 0, 0, 0, 0, 0]]);
+    expect(() => moe.call(inf)).toThrow(ValueError);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([bad, nan, inf]);
     moe.dispose();
   });
 });
