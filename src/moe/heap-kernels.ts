@@ -99,19 +99,26 @@ function gatedRows(backend: RowBackend, kernel: ListSimd, tokens: Info, rows: In
 /** dw[a] = dy[t]·row[slot[a]] for the kept assignments, two per SIMD pass (dw pre-zeroed). */
 function rowDotsSimd(backend: RowBackend, kernel: ListSimd, dw: Info, dy: Info, rows: Info, slots: Int32Array, k: number): void {
   const [nRows, d] = rows.shape as [number, number];
-  const kept: number[] = [];
-  for (let a = 0; a < slots.length; a++) if (slots[a]! < nRows) kept.push(a);
-  if (kept.length === 0) return;
+  let n = 0;
+  for (let a = 0; a < slots.length; a++) if (slots[a]! < nRows) n++;
+  if (n === 0) return;
   const [outOff, gOff, rowOff] = [dw, dy, rows].map((x) => backend.getMemoryOffset(x.dataId)) as [number, number, number];
-  const pairs = Math.ceil(kept.length / 2);
+  const pairs = Math.ceil(n / 2);
   withScratch(backend, 6 * pairs, (ints, _floats, list) => {
-    for (let p = 0; p < pairs; p++) {
+    // Entry p: [gA, rA, gB, rB, oA, oB]; kept assignment i is lane i % 2 of entry ⌊i/2⌋.
+    for (let a = 0, i = 0; a < slots.length; a++) {
+      if (slots[a]! >= nRows) continue;
+      const p = 6 * (i >> 1);
+      const lane = i & 1;
+      ints[p + 2 * lane] = gOff + Math.floor(a / k) * d * 4;
+      ints[p + 2 * lane + 1] = rowOff + slots[a]! * d * 4;
+      ints[p + 4 + lane] = outOff + 4 * a;
+      i++;
+    }
+    if (n % 2 === 1) {
       // An odd last assignment is paired with itself (its dot written twice).
-      for (const [i, a] of [kept[2 * p]!, kept[2 * p + 1] ?? kept[2 * p]!].entries()) {
-        ints[6 * p + 2 * i] = gOff + Math.floor(a / k) * d * 4;
-        ints[6 * p + 2 * i + 1] = rowOff + slots[a]! * d * 4;
-        ints[6 * p + 4 + i] = outOff + 4 * a;
-      }
+      const p = 6 * (pairs - 1);
+      [ints[p + 2], ints[p + 3], ints[p + 5]] = [ints[p]!, ints[p + 1]!, ints[p + 4]!];
     }
     kernel(list, pairs, 4 * d);
   });
