@@ -12,7 +12,7 @@
  */
 import type { WasmHeapBackend } from "./kernels.js";
 import { backendMemory, type SimdBackend } from "./simd.js";
-import { F64X2, forLoop, get, I32S, instantiate, op, PROMOTE_LOW_F32, DEMOTE_F64_ZERO, set, SHUFFLE, splat, uleb, V128_LOAD, V128_STORE, vec, type Code } from "./wasm-asm.js";
+import { demoteJoin, F64X2, forLoop, get, highHalf, HIGHS, I32S, instantiate, LOWS, lowHalf, op, set, SHUFFLE, splat, uleb, V128_LOAD, V128_STORE, vec, type Code } from "./wasm-asm.js";
 
 const I32 = 0x7f;
 const F64 = 0x7c;
@@ -36,18 +36,8 @@ const at = (align: number, offset: number): Code => [align, ...uleb(offset)];
 const load = (offset = 0): Code => [...op(V128_LOAD), ...at(2, offset)];
 const store = (offset = 0): Code => [...op(V128_STORE), ...at(2, offset)];
 const add = (a: number, b: number): Code => [...get(a), ...get(b), I32_ADD];
-/** The high two float32 lanes moved to the low two (for the second promotion). */
-const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-/** Two demoted f64x2 (each in lanes 0-1) joined into one f32x4. */
-const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 /** f64 lane 0 of each of two vectors, and lane 1 of each. */
-const LANE0S = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-const LANE1S = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
-/** Low or high float32 pair of the v128 local `x`, widened to f64x2. */
-const lowHalf = (x: number): Code => [...get(x), ...op(PROMOTE_LOW_F32)];
-const highHalf = (x: number): Code => [...get(x), ...get(x), ...op(SHUFFLE), ...HIGH_TO_LOW, ...op(PROMOTE_LOW_F32)];
-/** Rounds f64x2 locals `lo`, `hi` to one f32x4 on the stack. */
-const demoteJoin = (lo: number, hi: number): Code => [...get(lo), ...op(DEMOTE_F64_ZERO), ...get(hi), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS];
+const [LANE0S, LANE1S] = [LOWS, HIGHS];
 const f64x2 = (o: number): Code => op(o);
 const locals = (i32s: number, v128s: number): Code => vec([[...uleb(i32s), I32], [...uleb(v128s), V128]]);
 

@@ -10,8 +10,7 @@
  * JS kernels it replaces.
  */
 
-import { BITSELECT, DEMOTE_F64_ZERO, F64X2, forLoop, get, I32S, I64X2_SHL, I64X2_SUB, instantiate, memarg, op, PROMOTE_LOW_F32, set, SHUFFLE, sleb, splat, uleb, V128_LOAD, V128_STORE, vec, type Code, type WasmMemory } from "./wasm-asm.js";
-
+import { BITSELECT, demoteJoin, F64X2, forLoop, get, highHalf, I32S, I64X2_SHL, I64X2_SUB, instantiate, lowHalf, memarg, op, set, sleb, splat, transpose4, uleb, V128_LOAD, V128_STORE, vec, type Code, type WasmMemory } from "./wasm-asm.js";
 
 /**
  * `(src, dst1, dst2, bytes)`: for each 4-float block of `bytes` bytes at byte
@@ -37,17 +36,15 @@ function mapFunction(temps: number, body: (v: number, r1: number, r2: number, te
     return get(consts.get(x)!);
   };
   const addr = (base: number): Code => [...get(base), ...get(I), 0x6a]; // base + i
-  const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-  const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-  const half = (promote: Code): Code => [...promote, ...op(PROMOTE_LOW_F32), ...set(V), ...body(V, R1, R2, temp, konst)];
+  const half = (promoted: Code): Code => [...promoted, ...set(V), ...body(V, R1, R2, temp, konst)];
   const loopBody: Code = [
     ...addr(SRC), ...op(V128_LOAD), ...memarg(2), ...set(X4),
-    ...half(get(X4)),
+    ...half(lowHalf(X4)),
     ...get(R1), ...set(LO1), ...get(R2), ...set(LO2),
-    ...half([...get(X4), ...get(X4), ...op(SHUFFLE), ...HIGH_TO_LOW]),
+    ...half(highHalf(X4)),
     // Both halves' float32 results into one vector each, then store.
-    ...addr(D1), ...get(LO1), ...op(DEMOTE_F64_ZERO), ...get(R1), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS, ...op(V128_STORE), ...memarg(2),
-    ...addr(D2), ...get(LO2), ...op(DEMOTE_F64_ZERO), ...get(R2), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS, ...op(V128_STORE), ...memarg(2),
+    ...addr(D1), ...demoteJoin(LO1, R1), ...op(V128_STORE), ...memarg(2),
+    ...addr(D2), ...demoteJoin(LO2, R2), ...op(V128_STORE), ...memarg(2),
   ];
   return [
     ...vec([[1, 0x7f], [...uleb(6 + temps + consts.size), 0x7b]]), // locals: i32 i; v128s
@@ -69,21 +66,17 @@ function transposeFunction(): Code {
   const [SRC, DST, BATCH, R, C, ROWB, SBATCH, COLB, DBATCH] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [B, I, J, P, Q, I0, IEND] = [9, 10, 11, 12, 13, 14, 15];
   const [R0, R1, R2, R3, T0, T1, T2, T3] = [16, 17, 18, 19, 20, 21, 22, 23];
-  const PAIR_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // a0 b0 a1 b1
-  const PAIR_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // a2 b2 a3 b3
-  const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-  const HIGHS = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+  const { pairs, column } = transpose4([R0, R1, R2, R3], [T0, T1, T2, T3]);
   const plus = (base: number, stride: number, k: number): Code => [...get(base), ...get(stride), 0x41, ...sleb(k), 0x6c, 0x6a]; // base + k·stride
   const load = (row: number, k: number): Code => [...plus(P, ROWB, k), ...op(V128_LOAD), ...memarg(2), ...set(row)];
-  const mix = (a: number, b: number, lanes: number[], to: number): Code => [...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...set(to)];
-  const store = (k: number, a: number, b: number, lanes: number[]): Code => [...plus(Q, COLB, k), ...get(a), ...get(b), ...op(SHUFFLE), ...lanes, ...op(V128_STORE), ...memarg(2)];
+  const store = (k: number): Code => [...plus(Q, COLB, k), ...column(k), ...op(V128_STORE), ...memarg(2)];
   const block: Code = [
     // p = src + b·srcBatch + i·srcRow + 4j; q = dst + b·dstBatch + j·dstRow + 4i
     ...get(SRC), ...get(B), ...get(SBATCH), 0x6c, 0x6a, ...get(I), ...get(ROWB), 0x6c, 0x6a, ...get(J), 0x41, 2, 0x74, 0x6a, ...set(P),
     ...get(DST), ...get(B), ...get(DBATCH), 0x6c, 0x6a, ...get(J), ...get(COLB), 0x6c, 0x6a, ...get(I), 0x41, 2, 0x74, 0x6a, ...set(Q),
     ...load(R0, 0), ...load(R1, 1), ...load(R2, 2), ...load(R3, 3),
-    ...mix(R0, R1, PAIR_LO, T0), ...mix(R0, R1, PAIR_HI, T1), ...mix(R2, R3, PAIR_LO, T2), ...mix(R2, R3, PAIR_HI, T3),
-    ...store(0, T0, T2, LOWS), ...store(1, T0, T2, HIGHS), ...store(2, T1, T3, LOWS), ...store(3, T1, T3, HIGHS),
+    ...pairs,
+    ...store(0), ...store(1), ...store(2), ...store(3),
   ];
   const rows16 = [...get(I0), 0x41, 16, 0x6a, ...set(IEND), ...forLoop(I, IEND, 4, block, get(I0))];
   return [...vec([[7, 0x7f], [8, 0x7b]]), ...forLoop(B, BATCH, 1, forLoop(I0, R, 16, forLoop(J, C, 4, rows16))), 0x0b];

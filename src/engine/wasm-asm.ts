@@ -57,6 +57,42 @@ export const I32X4 = { splat: 0x11, extractLane: 0x1b, gtS: 0x3b, geS: 0x3f, add
 export const F32X4 = { splat: 0x13, eq: 0x41, gt: 0x44, le: 0x45, abs: 0xe0 } as const;
 /** `i32.const n`. */
 export const i32 = (n: number): Code => [0x41, ...sleb(n)];
+/** `v128.const` of four int32 lanes. */
+export const lanes = (a: number, b = a, c = a, d = a): Code => [...simd(0x0c), ...new Uint8Array(new Int32Array([a, b, c, d]).buffer)];
+
+// Byte patterns of i8x16.shuffle (indices 0-15 pick from the first operand, 16-31 from the second).
+/** Lanes 2, 3, 0, 1: the high pair of 32-bit lanes moved low (and back). */
+export const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+/** Lanes 1, 0, 3, 2. */
+export const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+/** The low 8 bytes of each operand (two demoted f64x2 joined into one f32x4; f64 lane 0 of each). */
+export const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+/** The high 8 bytes of each operand. */
+export const HIGHS = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+
+/** Low or high float32 pair of the v128 local `x`, widened to f64x2 on the stack. */
+export const lowHalf = (x: number): Code => [...get(x), ...op(PROMOTE_LOW_F32)];
+export const highHalf = (x: number): Code => [...get(x), ...get(x), ...op(SHUFFLE), ...SWAP_HALVES, ...op(PROMOTE_LOW_F32)];
+/** f64x2 locals `lo`, `hi` rounded to one f32x4 on the stack. */
+export const demoteJoin = (lo: number, hi: number): Code => [...get(lo), ...op(DEMOTE_F64_ZERO), ...get(hi), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS];
+
+/**
+ * A 4×4 transpose of 32-bit lanes: `pairs` interleaves the row locals `r`
+ * into the temporaries `t` (four shuffles), then `column(k)` pushes column k
+ * (one shuffle each).
+ */
+export function transpose4(r: readonly number[], t: readonly number[]): { pairs: Code; column: (k: number) => Code } {
+  const PAIR_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // a0 b0 a1 b1
+  const PAIR_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // a2 b2 a3 b3
+  const mix = (a: number, b: number, pattern: number[]): Code => [...get(a), ...get(b), ...op(SHUFFLE), ...pattern];
+  return {
+    pairs: [
+      ...mix(r[0]!, r[1]!, PAIR_LO), ...set(t[0]!), ...mix(r[0]!, r[1]!, PAIR_HI), ...set(t[1]!),
+      ...mix(r[2]!, r[3]!, PAIR_LO), ...set(t[2]!), ...mix(r[2]!, r[3]!, PAIR_HI), ...set(t[3]!),
+    ],
+    column: (k) => mix(t[k >> 1]!, t[(k >> 1) + 2]!, k & 1 ? HIGHS : LOWS),
+  };
+}
 
 /**
  * A module of one exported function over the backend's memory (imported as

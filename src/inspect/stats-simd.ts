@@ -2,7 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "../engine/kernels.js";
 import { backendMemory, type SimdBackend } from "../engine/simd.js";
 import {
-  BITSELECT, F32X4, F64X2, forLoop, get, i32, I32S, I32X4, instantiate, memarg, op, PROMOTE_LOW_F32, set, SHUFFLE, uleb, V128, V128_LOAD, V128_STORE, vec,
+  BITSELECT, F32X4, F64X2, forLoop, get, highHalf, i32, I32S, I32X4, instantiate, lanes, lowHalf, memarg, op, set, SHUFFLE, SWAP_HALVES, SWAP_PAIRS, uleb, V128, V128_LOAD, V128_STORE, vec,
   type Code, type WasmMemory,
 } from "../engine/wasm-asm.js";
 import { MEDIAN_SAMPLE, StatsColumns, type RowStatsOptions } from "./stats.js";
@@ -52,10 +52,6 @@ const recordBytes = (k: number): number => REC.above + 16 * k;
 /** `(x, input, out, rows, widthBytes, eps, table)`: statistics of `rows` rows at byte offset x into records at out. */
 type StatsFn = (x: number, input: number, out: number, rows: number, widthBytes: number, eps: number, table: number) => void;
 
-/** `v128.const` of four int32 lanes. */
-const lanes = (a: number, b = a, c = a, d = a): Code => [0xfd, ...uleb(0x0c), ...new Uint8Array(new Int32Array([a, b, c, d]).buffer)];
-const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 
 /**
  * The kernel's code for the k largest |x| (k ≤ 8), with or without the update
@@ -80,10 +76,7 @@ function kernelCode(k: number, withInput: boolean, median: boolean): Code {
   const store = (off: number, value: Code): Code => [...at(OR, off), ...value, ...op(V128_STORE), ...memarg(2)];
   const acc = (sum: number, term: Code): Code => [...get(sum), ...term, ...f64(F64X2.add), ...set(sum)];
   const sq = (a: number): Code => [...get(a), ...get(a), ...f64(F64X2.mul)];
-  const promote = (from: number, lo: number, hi: number): Code => [
-    ...get(from), ...op(PROMOTE_LOW_F32), ...set(lo),
-    ...get(from), ...get(from), ...op(SHUFFLE), ...SWAP_HALVES, ...op(PROMOTE_LOW_F32), ...set(hi),
-  ];
+  const promote = (from: number, lo: number, hi: number): Code => [...lowHalf(from), ...set(lo), ...highHalf(from), ...set(hi)];
   const count = (c: number, mask: Code): Code => [...get(c), ...mask, ...op(I32X4.sub), ...set(c)]; // a true lane is −1
   const load = (addr: Code): Code => [...addr, ...op(V128_LOAD), ...memarg(2)];
   const minMax = (a: number, b: number): Code => [

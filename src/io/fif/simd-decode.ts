@@ -1,4 +1,4 @@
-import { DEMOTE_F64_ZERO, F64X2, forLoop, get, i32, I32S, instantiate, memarg, op, PROMOTE_LOW_F32, set, SHUFFLE, V128, V128_LOAD, V128_STORE, vec, type Code } from "../../engine/wasm-asm.js";
+import { demoteJoin, F64X2, forLoop, get, highHalf, i32, I32S, instantiate, lowHalf, memarg, op, set, SHUFFLE, transpose4, V128, V128_LOAD, V128_STORE, vec, type Code } from "../../engine/wasm-asm.js";
 
 /*
  * FIF raw data is stored time-major (`[samples][channels]`, big-endian) and
@@ -28,33 +28,28 @@ function transposeCalibrateCode(): Code {
   const [SRC, DST, NS4, NCH, NC4, DROW, CALS] = [0, 1, 2, 3, 4, 5, 6];
   const [T, C, P, Q, SROW, TB, TEND] = [7, 8, 9, 10, 11, 12, 13];
   const [R0, R1, R2, R3, T0, T1, T2, T3, CAL, LO, HI] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
-  const PAIR_LO = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // a0 b0 a1 b1
-  const PAIR_HI = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // a2 b2 a3 b3
-  const LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-  const HIGHS = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
-  const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  const { pairs, column } = transpose4([R0, R1, R2, R3], [T0, T1, T2, T3]);
   // Row k of the block, its big-endian floats byte-swapped.
   const SWAP32 = [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12];
   const load = (row: number, k: number): Code => [
     ...get(P), ...get(SROW), ...i32(k), 0x6c, 0x6a, ...op(V128_LOAD), ...memarg(2), ...set(row),
     ...get(row), ...get(row), ...op(SHUFFLE), ...SWAP32, ...set(row),
   ];
-  const mix = (a: number, b: number, lanes: number[]): Code => [...get(a), ...get(b), ...op(SHUFFLE), ...lanes];
   // Column j of the block (on the stack) × cals[C + j], stored at dst row C + j, samples T..T+3.
-  const store = (j: number, column: Code): Code => [
-    ...column, ...set(LO),
+  const store = (j: number): Code => [
+    ...column(j), ...set(LO),
     ...get(CALS), ...get(C), ...i32(j), 0x6a, ...i32(3), 0x74, 0x6a, ...op(V128.load64Splat), ...memarg(3), ...set(CAL),
     ...get(DST), ...get(C), ...i32(j), 0x6a, ...get(DROW), 0x6c, 0x6a, ...get(T), ...i32(2), 0x74, 0x6a, ...set(Q),
-    ...get(LO), ...get(LO), ...op(SHUFFLE), ...HIGH_TO_LOW, ...op(PROMOTE_LOW_F32), ...get(CAL), ...op(F64X2.mul), ...set(HI),
-    ...get(LO), ...op(PROMOTE_LOW_F32), ...get(CAL), ...op(F64X2.mul), ...set(LO),
-    ...get(Q), ...get(LO), ...op(DEMOTE_F64_ZERO), ...get(HI), ...op(DEMOTE_F64_ZERO), ...op(SHUFFLE), ...LOWS, ...op(V128_STORE), ...memarg(2),
+    ...highHalf(LO), ...get(CAL), ...op(F64X2.mul), ...set(HI),
+    ...lowHalf(LO), ...get(CAL), ...op(F64X2.mul), ...set(LO),
+    ...get(Q), ...demoteJoin(LO, HI), ...op(V128_STORE), ...memarg(2),
   ];
   const block: Code = [
     // p = src + (T·nchan + C)·4
     ...get(SRC), ...get(T), ...get(NCH), 0x6c, ...get(C), 0x6a, ...i32(2), 0x74, 0x6a, ...set(P),
     ...load(R0, 0), ...load(R1, 1), ...load(R2, 2), ...load(R3, 3),
-    ...mix(R0, R1, PAIR_LO), ...set(T0), ...mix(R0, R1, PAIR_HI), ...set(T1), ...mix(R2, R3, PAIR_LO), ...set(T2), ...mix(R2, R3, PAIR_HI), ...set(T3),
-    ...store(0, mix(T0, T2, LOWS)), ...store(1, mix(T0, T2, HIGHS)), ...store(2, mix(T1, T3, LOWS)), ...store(3, mix(T1, T3, HIGHS)),
+    ...pairs,
+    ...store(0), ...store(1), ...store(2), ...store(3),
   ];
   return [
     ...vec([[7, 0x7f], [11, 0x7b]]),
