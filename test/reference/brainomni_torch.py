@@ -9,7 +9,7 @@ fixtures do not contain) and (2) the PyTorch side of bench/tokenizer.ts (release
 Usage:
   /work/venv/bin/python test/reference/brainomni_torch.py check      # parity with the fixtures
   /work/venv/bin/python test/reference/brainomni_torch.py golden     # writes the EEG-only golden
-  /work/venv/bin/python test/reference/brainomni_torch.py bench B    # windows/s, released config, 2 threads
+  /work/venv/bin/python test/reference/brainomni_torch.py bench B [RUNS]   # windows/s, released config, 2 threads
   /work/venv/bin/python test/reference/brainomni_torch.py pt         # the small tokenizer as a release-style .pt
   /work/venv/bin/python test/reference/brainomni_torch.py pt-omni    # the small BrainOmni as a release-style .pt (cos-only rotary)
 """
@@ -197,7 +197,7 @@ def golden():
     print("wrote", out, "channels", eeg.tolist())
 
 
-def bench(batch):
+def bench(batch, runs=5):
     torch.set_num_threads(2)
     torch.set_flush_denormal(True)  # random weights drive activations into denormals, which would slow PyTorch unfairly
     cfg = dict(window_length=512, n_filters=32, ratios=[8, 4, 2], kernel_size=5, last_kernel_size=5, n_dim=256, n_neuro=16, n_head=4, num_quantizers=4)
@@ -211,7 +211,7 @@ def bench(batch):
     with torch.no_grad():
         tokenize(sd, cfg, x, pos, typ)
         times = []
-        for _ in range(5):
+        for _ in range(runs):
             t = time.perf_counter()
             tokenize(sd, cfg, x, pos, typ)
             times.append(time.perf_counter() - t)
@@ -227,7 +227,7 @@ if __name__ == "__main__":
     elif cmd == "golden":
         golden()
     elif cmd == "bench":
-        bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+        bench(int(sys.argv[2]) if len(sys.argv) > 2 else 1, int(sys.argv[3]) if len(sys.argv) > 3 else 5)
 
 
 def pt_golden():
