@@ -229,6 +229,12 @@ export class BrainOmni extends Module<[TokenizerBatch], tf.Tensor> {
     return this;
   }
 
+  /** Frees parameters, buffers and the tokenizer's derived inference weights. */
+  override dispose(): void {
+    this.tokenizer.dispose();
+    super.dispose();
+  }
+
   private embedTokens(tokens: tf.Tensor, depth: number): tf.Tensor {
     return tf.tidy(() => {
       let x = tf.add(tokens, this.tokenizer.encoder.neuros.reshape([1, this.cfg.nNeuro, 1, this.cfg.nDim]));

@@ -4,6 +4,7 @@ import { ShapeError } from "../../errors.js";
 import { Conv1d, ConvTranspose1d } from "../../nn/conv.js";
 import { LSTM } from "../../nn/lstm.js";
 import { Module, Sequential } from "../../nn/module.js";
+import { DerivedWeights, type DerivedHolder } from "./derived.js";
 
 /*
  * SEANet encoder and decoder as BrainOmni copies them from Meta's EnCodec
@@ -40,49 +41,74 @@ export function extraPaddingForConv1d(length: number, kernelSize: number, stride
 }
 
 /**
- * Reflect padding along the time axis of [N, L, C] built from slices and
- * reversals, so its gradient is exact (tfjs' MirrorPad gradient drops the
- * reflected part). Inputs shorter than the pad get zeros on the right first,
- * then trimmed back (EnCodec `pad1d`).
+ * Reflect padding along the time axis of [N, L, C] as one MirrorPad kernel,
+ * with its exact gradient (tfjs' own MirrorPad gradient drops the reflected
+ * part): the middle of dy plus each pad's slice reversed onto the samples it
+ * copied. Inputs shorter than the pad get zeros on the right first, then
+ * trimmed back (EnCodec `pad1d`).
  */
 export function reflectPadNLC(x: tf.Tensor, left: number, right: number): tf.Tensor {
   if (left === 0 && right === 0) return x.clone();
   return tf.tidy(() => {
     const L = x.shape[1]!;
     const maxPad = Math.max(left, right);
-    let xs = x;
-    let extra = 0;
-    if (L <= maxPad) {
-      extra = maxPad - L + 1;
-      xs = tf.pad(x, [[0, 0], [0, extra], [0, 0]]);
-    }
-    const Lx = xs.shape[1]!;
-    const parts: tf.Tensor[] = [];
-    if (left) parts.push(tf.reverse(tf.slice(xs, [0, 1, 0], [-1, left, -1]), 1));
-    parts.push(xs);
-    if (right) parts.push(tf.reverse(tf.slice(xs, [0, Lx - 1 - right, 0], [-1, right, -1]), 1));
-    const y = tf.concat(parts, 1);
+    const extra = L <= maxPad ? maxPad - L + 1 : 0;
+    const xs = extra ? tf.pad(x, [[0, 0], [0, extra], [0, 0]]) : x;
+    const y = mirrorPadTime(left, right)(xs) as tf.Tensor;
     return extra ? tf.slice(y, [0, 0, 0], [-1, y.shape[1]! - extra, -1]) : y;
   });
 }
 
+function mirrorPadTime(left: number, right: number): (x: tf.Tensor) => tf.Tensor {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const L = x.shape[1]!;
+    return {
+      value: tf.mirrorPad(x, [[0, 0], [left, right], [0, 0]], "reflect"),
+      gradFunc: (dy: tf.Tensor) => {
+        // Padded sample j < left is x[left − j]; right pad sample j is x[L − 2 − j].
+        let dx = tf.slice(dy, [0, left, 0], [-1, L, -1]);
+        if (left) dx = tf.add(dx, tf.pad(tf.reverse(tf.slice(dy, [0, 0, 0], [-1, left, -1]), 1), [[0, 0], [1, L - 1 - left], [0, 0]]));
+        if (right) dx = tf.add(dx, tf.pad(tf.reverse(tf.slice(dy, [0, left + L, 0], [-1, right, -1]), 1), [[0, 0], [L - 1 - right, 1], [0, 0]]));
+        return dx;
+      },
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+}
+
+/** A [Cout, Cin, K] (PyTorch) weight as the backend's Conv2D filter [1, K, Cin, Cout]. */
+export function conv2dFilter(w: tf.Tensor): tf.Tensor {
+  const [Cout, Cin, K] = w.shape as [number, number, number];
+  return tf.tidy(() => w.transpose([2, 1, 0]).reshape([1, K, Cin, Cout]));
+}
+
 /**
- * Valid 1-D cross-correlation of x [N, L, Cin] with w [Cout, Cin, K] (PyTorch
- * layout) → [N, Lout, Cout]. In inference it runs the backend's Conv2D
- * (XNNPACK on wasm). With gradients needed it runs as matrix products the
- * wasm backend can differentiate (it has no Conv2DBackpropFilter): stride 1 as
- * one product per tap; stride s with K = m·s by folding s samples into the
- * channel axis (m products).
+ * Inference convolution: valid 1-D cross-correlation of x [N, L, Cin] with a
+ * `conv2dFilter` [1, K, Cin, Cout], plus `bias` [Cout] added inside the same
+ * kernel (the backend's fused Conv2D, XNNPACK on wasm) → [N, Lout, Cout].
  */
-export function conv1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number, differentiable: boolean): tf.Tensor {
+export function conv1dInferenceNLC(x: tf.Tensor, filter: tf.Tensor, stride: number, bias: tf.Tensor | null): tf.Tensor {
+  const [N, L, C] = x.shape as [number, number, number];
+  const [, K, , Cout] = filter.shape as [number, number, number, number];
+  const Lout = Math.floor((L - K) / stride) + 1;
+  return tf.tidy(() => {
+    const y = tf.fused.conv2d({ x: x.reshape([N, 1, L, C]) as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: [1, stride], pad: "valid", bias: bias ?? undefined });
+    return y.reshape([N, Lout, Cout]);
+  });
+}
+
+/**
+ * Differentiable valid 1-D cross-correlation of x [N, L, Cin] with w [Cout,
+ * Cin, K] (PyTorch layout) → [N, Lout, Cout], as matrix products the wasm
+ * backend can differentiate (it has no Conv2DBackpropFilter): stride 1 as one
+ * product per tap; stride s with K = m·s by folding s samples into the channel
+ * axis (m products).
+ */
+export function conv1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number): tf.Tensor {
   const [N, L, C] = x.shape as [number, number, number];
   const [Cout, , K] = w.shape as [number, number, number];
   const Lout = Math.floor((L - K) / stride) + 1;
   return tf.tidy(() => {
-    if (!differentiable) {
-      const y = tf.conv2d(x.reshape([N, 1, L, C]) as tf.Tensor4D, w.transpose([2, 1, 0]).reshape([1, K, C, Cout]) as tf.Tensor4D, [1, stride], "valid");
-      return y.reshape([N, Lout, Cout]);
-    }
     const wk = w.transpose([2, 1, 0]); // [K, Cin, Cout]
     if (stride === 1) {
       let y: tf.Tensor | null = null;
@@ -106,18 +132,25 @@ export function conv1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number, differenti
   });
 }
 
+/** A transposed-convolution weight [Cin, Cout, K] (PyTorch) as the product matrix [Cin, K·Cout] of `convTranspose1dNLC`. */
+export function convTransposeMatrix(w: tf.Tensor): tf.Tensor {
+  const [Cin, Cout, K] = w.shape as [number, number, number];
+  return tf.tidy(() => w.transpose([0, 2, 1]).reshape([Cin, K * Cout]));
+}
+
 /**
- * Transposed 1-D convolution of x [N, L, Cin] with w [Cin, Cout, K] (PyTorch
- * layout), no padding → [N, (L−1)·s + K, Cout], for K = m·s: one product
+ * Transposed 1-D convolution of x [N, L, Cin] with `wm` = `convTransposeMatrix(w)`
+ * [Cin, K·Cout], no padding → [N, (L−1)·s + K, Cout], for K = m·s: one product
  * gives every tap, and the m blocks of s taps are overlap-added with shifts.
  */
-export function convTranspose1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number): tf.Tensor {
+export function convTranspose1dNLC(x: tf.Tensor, wm: tf.Tensor, kernelSize: number, stride: number): tf.Tensor {
   const [N, L, Cin] = x.shape as [number, number, number];
-  const [, Cout, K] = w.shape as [number, number, number];
+  const K = kernelSize;
+  const Cout = wm.shape[1]! / K;
   if (K % stride !== 0) throw new ShapeError(`transposed conv kernel ${K} with stride ${stride}`, [`k·${stride}`], [K]);
   const m = K / stride;
   return tf.tidy(() => {
-    const z = tf.matMul(x.reshape([N * L, Cin]), w.transpose([0, 2, 1]).reshape([Cin, K * Cout])).reshape([N, L, m, stride * Cout]);
+    const z = tf.matMul(x.reshape([N * L, Cin]), wm).reshape([N, L, m, stride * Cout]);
     let y: tf.Tensor | null = null;
     for (let j = 0; j < m; j++) {
       const block = tf.squeeze(tf.slice(z, [0, 0, j, 0], [-1, -1, 1, -1]), [2]).reshape([N, L * stride, Cout]);
@@ -128,12 +161,26 @@ export function convTranspose1dNLC(x: tf.Tensor, w: tf.Tensor, stride: number): 
   });
 }
 
-/** EnCodec `SConv1d` (non-causal, reflect, weight norm): `conv.conv.{weight_g, weight_v, bias}`. */
-export class SConv1d extends Module {
+/**
+ * EnCodec `SConv1d` (non-causal, reflect, weight norm): `conv.conv.{weight_g, weight_v, bias}`.
+ * In eval mode the Conv2D filter (weight norm applied, re-laid-out) is kept
+ * between calls and the bias is added inside the convolution kernel.
+ */
+export class SConv1d extends Module implements DerivedHolder {
   readonly conv: Holder<Conv1d>;
+  readonly derived = new DerivedWeights();
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly stride = 1) {
     super();
     this.conv = this.registerModule("conv", new Holder("conv", new Conv1d(inChannels, outChannels, kernelSize, { stride, weightNorm: true })));
+  }
+
+  private filter(): tf.Tensor {
+    const layer = this.conv.inner;
+    return this.derived.get("filter", layer.parameters(), () => conv2dFilter(layer.weight()));
+  }
+
+  prepareDerived(): void {
+    this.filter();
   }
 
   /** @param x [N, L, in] → [N, ⌈L / stride⌉, out] */
@@ -146,18 +193,33 @@ export class SConv1d extends Module {
       const right = Math.floor(total / 2);
       const left = total - right;
       const layer = this.conv.inner;
-      const y = conv1dNLC(reflectPadNLC(x, left, right + extra), layer.weight(), this.stride, this.training);
+      const xp = reflectPadNLC(x, left, right + extra);
+      if (!this.training) return conv1dInferenceNLC(xp, this.filter(), this.stride, layer.bias);
+      const y = conv1dNLC(xp, layer.weight(), this.stride);
       return layer.bias ? tf.add(y, layer.bias) : y;
     });
   }
 }
 
-/** EnCodec `SConvTranspose1d` (non-causal): trims k − stride samples, right = half rounded down. */
-export class SConvTranspose1d extends Module {
+/**
+ * EnCodec `SConvTranspose1d` (non-causal): trims k − stride samples, right = half rounded down.
+ * In eval mode the product matrix (weight norm applied, re-laid-out) is kept between calls.
+ */
+export class SConvTranspose1d extends Module implements DerivedHolder {
   readonly convtr: Holder<ConvTranspose1d>;
+  readonly derived = new DerivedWeights();
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly stride: number) {
     super();
     this.convtr = this.registerModule("convtr", new Holder("convtr", new ConvTranspose1d(inChannels, outChannels, kernelSize, { stride, weightNorm: true })));
+  }
+
+  private matrix(): tf.Tensor {
+    const layer = this.convtr.inner;
+    return this.derived.get("matrix", layer.parameters(), () => convTransposeMatrix(layer.weight()));
+  }
+
+  prepareDerived(): void {
+    this.matrix();
   }
 
   /** @param x [N, L, in] → [N, L·stride, out] */
@@ -165,7 +227,8 @@ export class SConvTranspose1d extends Module {
     if (x.rank !== 3 || x.shape[2] !== this.inChannels) throw new ShapeError("SConvTranspose1d input", ["N", "L", this.inChannels], x.shape);
     return tf.tidy(() => {
       const layer = this.convtr.inner;
-      const y0 = convTranspose1dNLC(x, layer.weight(), this.stride);
+      const wm = this.training ? convTransposeMatrix(layer.weight()) : this.matrix();
+      const y0 = convTranspose1dNLC(x, wm, this.kernelSize, this.stride);
       const y = layer.bias ? tf.add(y0, layer.bias) : y0;
       const total = this.kernelSize - this.stride;
       const right = Math.floor(total / 2);

@@ -8,6 +8,7 @@ import { Linear } from "../../nn/linear.js";
 import { Module, type AnyModule } from "../../nn/module.js";
 import { framesPerWindow, validateTokenizerConfig, type BrainTokenizerConfig } from "./config.js";
 import { BackwardSolution, ForwardSolution } from "./cross-attention.js";
+import { prepareDerived, releaseDerived } from "./derived.js";
 import { tokenizerLoss, zscoreWindows, type TokenizerLosses } from "./losses.js";
 import { BrainQuantizer, type RvqOutput } from "./quantizer.js";
 import { SEANetDecoder, SEANetEncoder } from "./seanet.js";
@@ -212,6 +213,24 @@ export class BrainTokenizer extends Module<[TokenizerBatch], TokenizeOutput> {
     this.quantizer = this.registerModule("quantizer", new BrainQuantizer(cfg.nDim, cfg.codebookSize, cfg.numQuantizers, { rotationTrick: cfg.rotationTrick }));
     this.decoder = this.registerModule("decoder", new TokenizerDecoder(this.cfg));
     officialInit(this);
+  }
+
+  /**
+   * Eval mode builds the inference-only derived weights (convolution filters,
+   * recurrent weights; see `derived.ts`) so that forwards allocate nothing
+   * that outlives them; training mode frees them.
+   */
+  override train(mode = true): this {
+    super.train(mode);
+    if (mode) releaseDerived(this);
+    else prepareDerived(this);
+    return this;
+  }
+
+  /** Frees parameters, buffers and the derived inference weights. */
+  override dispose(): void {
+    releaseDerived(this);
+    super.dispose();
   }
 
   private check(b: TokenizerBatch): void {

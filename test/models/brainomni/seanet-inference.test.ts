@@ -1,0 +1,154 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../../../src/engine/backend.js";
+import { manualSeed } from "../../../src/engine/random.js";
+import { SGD } from "../../../src/nn/optim.js";
+import { trainStep } from "../../../src/nn/train-step.js";
+import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
+import { reflectPadNLC, SConv1d, SConvTranspose1d } from "../../../src/models/brainomni/seanet.js";
+import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
+
+beforeAll(async () => {
+  await initBackend();
+  manualSeed(3);
+});
+
+/** max |a − b| / max(1, max |b|): the inference path rounds a bias or a sum in another order. */
+function relDiff(a: tf.Tensor, b: tf.Tensor): number {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  expect(a.shape).toEqual(b.shape);
+  let d = 0;
+  let m = 1;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i]! - y[i]!));
+    m = Math.max(m, Math.abs(y[i]!));
+  }
+  return d / m;
+}
+
+/** The reflect padding as slices, reversals and a concatenation (the plain path). */
+function reflectByParts(x: tf.Tensor, left: number, right: number): tf.Tensor {
+  const L = x.shape[1]!;
+  const parts: tf.Tensor[] = [];
+  if (left) parts.push(tf.reverse(tf.slice(x, [0, 1, 0], [-1, left, -1]), 1));
+  parts.push(x);
+  if (right) parts.push(tf.reverse(tf.slice(x, [0, L - 1 - right, 0], [-1, right, -1]), 1));
+  return tf.concat(parts, 1);
+}
+
+/** Output of `m` on x in training mode (the differentiable matrix-product path). */
+function trainingOutput(m: SConv1d | SConvTranspose1d, x: tf.Tensor): tf.Tensor {
+  m.train(true);
+  const y = m.call(x);
+  m.eval();
+  return y;
+}
+
+describe("SEANet inference path", () => {
+  it("reflect padding (one MirrorPad kernel) equals the slice construction in value and gradient", () => {
+    for (const [L, left, right] of [[9, 3, 4], [6, 0, 5], [12, 2, 0], [4, 4, 3]] as const) {
+      const x = tf.randomNormal([2, L, 3]);
+      if (L > Math.max(left, right)) {
+        const dy = tf.randomNormal([2, L + left + right, 3]);
+        const y = reflectPadNLC(x, left, right);
+        expect(Array.from(y.dataSync())).toEqual(Array.from(reflectByParts(x, left, right).dataSync()));
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectPadNLC(t, left, right), dy)))(x);
+        const gRef = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(reflectByParts(t, left, right), dy)))(x);
+        expect(Array.from(g.dataSync())).toEqual(Array.from(gRef.dataSync()));
+        tf.dispose([dy, y, g, gRef]);
+      } else {
+        // Shorter than the pad: zeros appended first (EnCodec pad1d), trimmed afterwards.
+        const extra = Math.max(left, right) - L + 1;
+        const want = tf.slice(reflectByParts(tf.pad(x, [[0, 0], [0, extra], [0, 0]]), left, right), [0, 0, 0], [-1, L + left + right, -1]);
+        expect(Array.from(reflectPadNLC(x, left, right).dataSync())).toEqual(Array.from(want.dataSync()));
+        want.dispose();
+      }
+      x.dispose();
+    }
+  });
+
+  it("eval-mode convolutions (kept filters, bias inside the kernel) match the training path", () => {
+    for (const [cin, cout, k, s, L] of [[8, 16, 7, 1, 40], [16, 32, 8, 4, 64], [32, 32, 1, 1, 9]] as const) {
+      const conv = new SConv1d(cin, cout, k, s).eval();
+      conv.prepareDerived();
+      const x = tf.randomNormal([3, L, cin]);
+      const before = tf.memory().numTensors;
+      const y = conv.call(x);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const ref = trainingOutput(conv, x);
+      expect(relDiff(y, ref)).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, y, ref]);
+      conv.derived.release();
+      conv.dispose();
+    }
+    const tr = new SConvTranspose1d(16, 8, 8, 4).eval();
+    const x = tf.randomNormal([2, 10, 16]);
+    const y = tr.call(x);
+    const ref = trainingOutput(tr, x);
+    expect(relDiff(y, ref)).toBe(0);
+    tf.dispose([x, y, ref]);
+    tr.derived.release();
+    tr.dispose();
+  });
+
+  it("kept filters follow every weight change: assign, loadStateDict, a training step", () => {
+    const conv = new SConv1d(4, 6, 3).eval();
+    const x = tf.randomNormal([2, 20, 4]);
+    const check = (what: string): void => {
+      const y = conv.call(x);
+      const ref = trainingOutput(conv, x);
+      expect(relDiff(y, ref), what).toBeLessThanOrEqual(1e-6);
+      tf.dispose([y, ref]);
+    };
+    const y0 = conv.call(x);
+    const v = conv.stateDict().get("conv.conv.weight_v") as tf.Variable;
+    const g = conv.stateDict().get("conv.conv.weight_g") as tf.Variable;
+    tf.tidy(() => v.assign(tf.mul(v, -1.5)));
+    check("after assign to weight_v");
+    tf.tidy(() => g.assign(tf.mul(g, 0.5)));
+    check("after assign to weight_g");
+    const other = new SConv1d(4, 6, 3);
+    conv.loadStateDict(other.stateDict());
+    check("after loadStateDict");
+    const y1 = conv.call(x);
+    const ref1 = trainingOutput(other.eval(), x);
+    expect(relDiff(y1, ref1)).toBeLessThanOrEqual(1e-6);
+    conv.train(true);
+    const target = tf.randomNormal([2, 20, 6]);
+    const opt = new SGD(conv.trainableParameters(), { lr: 0.5 });
+    trainStep(conv, () => tf.mean(tf.square(tf.sub(conv.call(x), target))) as tf.Scalar, opt);
+    conv.eval();
+    const y2 = conv.call(x);
+    expect(relDiff(y2, y1)).toBeGreaterThan(1e-3);
+    check("after a training step");
+    tf.dispose([y0, y1, ref1, y2, target, x]);
+    opt.dispose();
+    other.derived.release();
+    other.dispose();
+    conv.derived.release();
+    conv.dispose();
+  });
+
+  it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
+    const before = tf.memory().numTensors;
+    const tok = new BrainTokenizer(DEMO_TOKENIZER);
+    for (const cb of tok.quantizer.codebooks()) tf.tidy(() => (cb.embed.assign(tf.randomNormal(cb.embed.shape)), cb.inited.assign(tf.ones([1]))));
+    const x = tf.randomNormal([1, 3, DEMO_TOKENIZER.windowLength]);
+    const pos = tf.randomNormal([1, 3, 6]);
+    const sensorType = tf.tensor2d([[0, 1, 2]], [1, 3], "int32");
+    tok.eval();
+    // The encoder alone in training mode: the plain arithmetic (the quantizer stays in eval, no EMA update).
+    tok.encoder.train(true);
+    const plain = tok.tokenize({ x, pos, sensorType });
+    tok.encoder.eval();
+    const n0 = tf.memory().numTensors;
+    const fast = tok.tokenize({ x, pos, sensorType });
+    expect(tf.memory().numTensors).toBe(n0 + 2);
+    expect(Array.from(fast.indices.dataSync())).toEqual(Array.from(plain.indices.dataSync()));
+    expect(relDiff(fast.features, plain.features)).toBeLessThanOrEqual(1e-5);
+    tf.dispose([plain.features, plain.indices, fast.features, fast.indices, x, pos, sensorType]);
+    tok.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
