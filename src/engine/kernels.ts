@@ -22,6 +22,9 @@ import { backendMemory, transposeSimd, type SimdBackend, type TransposeSimd } fr
  *   [experts, slots, out] → [experts, out]): the stock
  *   kernel transposes the input first (44 ms for 2048x512 under load); one
  *   streaming pass with a float64 accumulator needs no transpose.
+ * - Tile (and so broadcastTo): the stock kernel computes every output
+ *   element's source index (~90 ns per element: 2.8 ms to repeat a [16, 256]
+ *   block 8 times); this one copies source rows and then doubles whole blocks.
  * - Equal of a tensor with itself reduced over its last axis ([..., n] vs
  *   [..., 1], the gradient of every `max`, e.g. in logsumexp): the stock
  *   kernel's broadcasting path costs ~130 ns per element (2 ms for 2048x8).
@@ -301,6 +304,46 @@ function fastSum(args: KernelArgs): Info {
   return out;
 }
 
+/**
+ * Writes `src` (shape `shape`) tiled `reps` times per axis into `dst`: the
+ * source rows of each block are copied, then the filled block is repeated
+ * along its axis by block copies (copyWithin), innermost axis first.
+ */
+export function tileInto(src: Heap, shape: number[], reps: number[], dst: Heap): void {
+  const r = shape.length;
+  const srcStride = stridesOf(shape);
+  const outStride = stridesOf(shape.map((d, i) => d * reps[i]!));
+  const fill = (axis: number, so: number, o: number): void => {
+    const n = shape[axis]!;
+    if (axis === r - 1) {
+      for (let k = 0; k < reps[axis]!; k++) {
+        const d = o + k * n;
+        if (n >= 64) dst.set(src.subarray(so, so + n), d);
+        else for (let j = 0; j < n; j++) dst[d + j] = src[so + j]!;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) fill(axis + 1, so + i * srcStride[axis]!, o + i * outStride[axis]!);
+    const block = n * outStride[axis]!;
+    for (let k = 1; k < reps[axis]!; k++) dst.copyWithin(o + k * block, o, o + block);
+  };
+  if (r === 0 || shape.some((d) => d === 0)) {
+    if (r === 0) dst[0] = src[0]!;
+    return;
+  }
+  fill(0, 0, 0);
+}
+
+function fastTile(args: KernelArgs): Info {
+  const { x } = args.inputs as { x: Info };
+  const { reps } = args.attrs as { reps: number[] };
+  if (x.dtype === "string") return originals.get("Tile")!.kernelFunc(args) as Info;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]!), x.dtype);
+  tileInto(backend.typedArrayFromHeap(x), x.shape, reps, backend.typedArrayFromHeap(out));
+  return out;
+}
+
 /** Registers the kernels above on the wasm backend (idempotent). */
 export function installFastKernels(): void {
   const kernels: [string, tf.KernelFunc][] = [
@@ -312,6 +355,7 @@ export function installFastKernels(): void {
     ["Identity", aliasIdentity],
     ["GatherV2", fastGather],
     ["Equal", fastEqual],
+    ["Tile", fastTile],
   ];
   for (const [name, fn] of kernels) {
     if (originals.has(name)) continue;

@@ -150,6 +150,22 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     tf.dispose([x, idx]);
   });
 
+  it("tile along any axes (repeated blocks), broadcastTo, int32 and bool, rank 1 to 4", () => {
+    const x = rand([2, 3, 4]);
+    for (const reps of [[1, 1, 1], [3, 1, 1], [1, 2, 1], [1, 1, 5], [2, 3, 2], [4, 1, 70]]) expectSame(() => tf.tile(x, reps), 0);
+    const q = rand([1, 16, 256]);
+    expectSame(() => tf.tile(q, [8, 1, 1]), 0); // latent queries per token group
+    expectSame(() => tf.broadcastTo(q.reshape([1, 1, 16, 256]), [2, 3, 16, 256]), 0);
+    const v = rand([5]);
+    const w = rand([2, 1, 3, 2]);
+    expectSame(() => tf.tile(v, [3]), 0);
+    expectSame(() => tf.tile(w, [1, 4, 1, 3]), 0);
+    expectSame(() => tf.tile(tf.tensor2d([[1, 2, 3]], [1, 3], "int32"), [4, 2]).toFloat(), 0);
+    expectSame(() => tf.tile(tf.tensor1d([true, false], "bool"), [3]).toFloat(), 0);
+    expectSame(() => tf.tile(tf.zeros([0, 3]), [2, 2]), 0);
+    tf.dispose([x, q, v, w]);
+  });
+
   it("sum over leading and middle axes (bias gradients) and other axes", () => {
     const x = rand([6, 5, 4]);
     expectSame(() => tf.sum(x, 0), 1e-5);
