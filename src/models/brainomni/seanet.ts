@@ -253,22 +253,79 @@ export class SEANetResnetBlock extends Module {
   }
 }
 
-/** 2-layer LSTM along the time axis with the input added back (`SLSTM`, skip=True). */
-export class SLSTM extends Module {
+/**
+ * 2-layer LSTM along the time axis with the input added back (`SLSTM`, skip=True).
+ * In eval mode the layers run from kept, pre-transposed weights (see `lstmInference`).
+ */
+export class SLSTM extends Module implements DerivedHolder {
   readonly lstm: LSTM;
+  readonly derived = new DerivedWeights();
   constructor(dim: number, numLayers = 2) {
     super();
     this.lstm = this.registerModule("lstm", new LSTM(dim, dim, { numLayers, batchFirst: true }));
   }
+
+  /** Per layer: W_ihᵀ [in, 4H], W_hhᵀ [H, 4H] and b_ih + b_hh [4H], kept per weights version. */
+  private layerWeights(): { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[] {
+    const p = new Map(this.lstm.namedParameters());
+    return Array.from({ length: this.lstm.numLayers }, (_, l) => {
+      const [wih, whh, bih, bhh] = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map((n) => p.get(`${n}_l${l}`));
+      return {
+        wihT: this.derived.get(`wihT${l}`, [wih!], () => tf.transpose(wih!)),
+        whhT: this.derived.get(`whhT${l}`, [whh!], () => tf.transpose(whh!)),
+        bias: bih && bhh ? this.derived.get(`bias${l}`, [bih, bhh], () => tf.stack([bih, bhh])) : null,
+      };
+    });
+  }
+
+  prepareDerived(): void {
+    this.layerWeights();
+  }
+
   /** @param x [N, T, C] → [N, T, C] */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
+      if (!this.training) return tf.add(lstmInference(x, this.layerWeights()), x);
       const { output, h, c } = this.lstm.call(x);
       h.dispose();
       c.dispose();
       return tf.add(output, x);
     });
   }
+}
+
+/**
+ * Inference of a stacked LSTM (gate order i, f, g, o) over x [N, T, C] from
+ * pre-transposed weights → top layer's states [N, T, H]. Same operations in
+ * the same order as `nn/lstm.ts` (biases added one after the other), so the
+ * values are the same; the input projection of all steps is one product.
+ */
+export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[]): tf.Tensor {
+  const [N, T] = x.shape as [number, number, number];
+  return tf.tidy(() => {
+    let seq = x.transpose([1, 0, 2]); // [T, N, C]
+    for (const { wihT, whhT, bias } of layers) {
+      const H = whhT.shape[0]!;
+      let xw = tf.matMul(seq.reshape([T * N, -1]), wihT);
+      if (bias) {
+        const [bih, bhh] = tf.unstack(bias);
+        xw = tf.add(tf.add(xw, bih!), bhh!);
+      }
+      const steps = tf.unstack(xw.reshape([T, N, 4 * H]));
+      let h = tf.zeros([N, H]);
+      let c = tf.zeros([N, H]);
+      const outs: tf.Tensor[] = [];
+      for (let t = 0; t < T; t++) {
+        const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
+        const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+        outs.push(h);
+      }
+      seq = tf.stack(outs);
+    }
+    return seq.transpose([1, 0, 2]);
+  });
 }
 
 /** Sizes shared by the encoder and decoder. */

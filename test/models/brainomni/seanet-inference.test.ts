@@ -5,7 +5,7 @@ import { manualSeed } from "../../../src/engine/random.js";
 import { SGD } from "../../../src/nn/optim.js";
 import { trainStep } from "../../../src/nn/train-step.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
-import { reflectPadNLC, SConv1d, SConvTranspose1d } from "../../../src/models/brainomni/seanet.js";
+import { reflectPadNLC, SConv1d, SConvTranspose1d, SLSTM } from "../../../src/models/brainomni/seanet.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
 
 beforeAll(async () => {
@@ -128,6 +128,31 @@ describe("SEANet inference path", () => {
     other.dispose();
     conv.derived.release();
     conv.dispose();
+  });
+
+  it("eval-mode SLSTM (kept transposed weights) equals the nn LSTM path and follows weight changes", () => {
+    const m = new SLSTM(8).eval();
+    m.prepareDerived();
+    const x = tf.randomNormal([3, 6, 8]);
+    const check = (what: string): void => {
+      const before = tf.memory().numTensors;
+      const y = m.call(x);
+      expect(tf.memory().numTensors, what).toBe(before + 1);
+      m.train(true);
+      const ref = m.call(x);
+      m.eval();
+      expect(relDiff(y, ref), what).toBeLessThanOrEqual(1e-6);
+      tf.dispose([y, ref]);
+    };
+    check("fresh");
+    for (const name of ["weight_ih_l0", "weight_hh_l1", "bias_hh_l0"]) {
+      const p = m.stateDict().get(`lstm.${name}`) as tf.Variable;
+      tf.tidy(() => p.assign(tf.add(p, tf.randomNormal(p.shape, 0, 0.3))));
+      check(`after assign to ${name}`);
+    }
+    x.dispose();
+    m.derived.release();
+    m.dispose();
   });
 
   it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
