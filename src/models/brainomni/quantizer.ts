@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../../errors.js";
 import { rng } from "../../engine/random.js";
 import { Module, ModuleList } from "../../nn/module.js";
+import { DerivedWeights, type DerivedHolder } from "./derived.js";
 
 /** Options of the EMA codebook (defaults are the official ones). */
 export interface CodebookOptions {
@@ -30,8 +31,9 @@ export interface CodebookLookup {
  * [K, D], `cluster_size` [K], `inited` [1]); it has no trainable parameters.
  * Lookup is argmin of ‖x‖² − 2·x·e + ‖e‖² (first index on ties, as torch).
  */
-export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
+export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> implements DerivedHolder {
   readonly embed: tf.Variable;
+  readonly derived = new DerivedWeights();
   readonly embedAvg: tf.Variable;
   readonly clusterSize: tf.Variable;
   readonly inited: tf.Variable;
@@ -72,9 +74,24 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
   forward(x: tf.Tensor): CodebookLookup {
     if (x.rank !== 2 || x.shape[1] !== this.dim) throw new ShapeError("codebook input", ["M", this.dim], x.shape);
     return tf.tidy(() => {
-      const indices = nearest(x, this.embed);
+      const indices = this.training ? nearest(x, this.embed) : nearestTo(x, this.embedT(), this.embedSq());
       return { indices, quantized: tf.gather(this.embed, indices) };
     });
+  }
+
+  /** embedᵀ [D, K], kept in eval (rebuilt whenever `embed` is assigned: k-means, EMA, loading). */
+  private embedT(): tf.Tensor {
+    return this.derived.get("embedT", [this.embed], () => tf.transpose(this.embed));
+  }
+
+  /** ‖e‖² per codeword as a row [1, K], kept like `embedT`. */
+  private embedSq(): tf.Tensor {
+    return this.derived.get("embedSq", [this.embed], () => squaredNorms(this.embed));
+  }
+
+  prepareDerived(): void {
+    this.embedT();
+    this.embedSq();
   }
 
   /**
@@ -170,8 +187,18 @@ export class EuclideanCodebook extends Module<[tf.Tensor], CodebookLookup> {
  * (tfjs would otherwise ask `gather` for an integer gradient).
  */
 function nearest(x: tf.Tensor, embed: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => nearestTo(x, tf.transpose(embed), squaredNorms(embed)));
+}
+
+/** ‖e‖² of each row of `embed` [K, D], as a row [1, K]. */
+function squaredNorms(embed: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sum(tf.square(embed), 1).expandDims(0));
+}
+
+/** `nearest` from embedᵀ [D, K] and ‖e‖² [1, K]. */
+function nearestTo(x: tf.Tensor, embedT: tf.Tensor, embedSq: tf.Tensor): tf.Tensor {
   const idx = tf.tidy(() => {
-    const dist = tf.add(tf.sub(tf.sum(tf.square(x), 1, true), tf.mul(tf.matMul(x, embed, false, true), 2)), tf.sum(tf.square(embed), 1).expandDims(0));
+    const dist = tf.add(tf.sub(tf.sum(tf.square(x), 1, true), tf.mul(tf.matMul(x, embedT), 2)), embedSq);
     return tf.argMin(dist, 1);
   });
   const host = idx.dataSync() as Int32Array;

@@ -5,6 +5,7 @@ import { manualSeed } from "../../../src/engine/random.js";
 import { SGD } from "../../../src/nn/optim.js";
 import { trainStep } from "../../../src/nn/train-step.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
+import { EuclideanCodebook } from "../../../src/models/brainomni/quantizer.js";
 import { reflectPadNLC, SConv1d, SConvTranspose1d, SLSTM } from "../../../src/models/brainomni/seanet.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
 
@@ -153,6 +154,30 @@ describe("SEANet inference path", () => {
     x.dispose();
     m.derived.release();
     m.dispose();
+  });
+
+  it("eval-mode codebook lookups (kept embedᵀ and ‖e‖²) equal the training path, also after embed changes", () => {
+    const cb = new EuclideanCodebook(16, 40).eval();
+    const x = tf.randomNormal([50, 16]);
+    const check = (what: string): void => {
+      const fast = cb.call(x);
+      cb.train(true);
+      const ref = cb.call(x);
+      cb.eval();
+      expect(Array.from(fast.indices.dataSync()), what).toEqual(Array.from(ref.indices.dataSync()));
+      expect(Array.from(fast.quantized.dataSync()), what).toEqual(Array.from(ref.quantized.dataSync()));
+      tf.dispose([fast.indices, fast.quantized, ref.indices, ref.quantized]);
+    };
+    tf.tidy(() => cb.embed.assign(tf.randomNormal([40, 16])));
+    check("after assign");
+    const first = cb.call(x);
+    cb.kmeansInit(x);
+    check("after k-means");
+    const second = cb.call(x);
+    expect(Array.from(second.indices.dataSync())).not.toEqual(Array.from(first.indices.dataSync()));
+    tf.dispose([first.indices, first.quantized, second.indices, second.quantized, x]);
+    cb.derived.release();
+    cb.dispose();
   });
 
   it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
