@@ -187,7 +187,7 @@ let releaseHooked = false;
  * first use. The registration (and XNNPACK's packed copy) is released when the
  * backend frees the data, so an id never outlives the memory it views.
  */
-function keptOperandId(backend: WasmBackend, dataId: object, K: number, N: number, offset: number): number {
+export function keptOperandId(backend: WasmBackend, dataId: object, K: number, N: number, offset: number): number {
   if (!releaseHooked) {
     releaseHooked = true;
     const dispose = backend.disposeData.bind(backend);

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ELU } from "../../nn/activations.js";
+import { lstmLayerFused } from "../../engine/recurrent.js";
 import { ShapeError } from "../../errors.js";
 import { Conv1d, ConvTranspose1d } from "../../nn/conv.js";
 import { LSTM } from "../../nn/lstm.js";
@@ -296,35 +297,45 @@ export class SLSTM extends Module implements DerivedHolder {
 
 /**
  * Inference of a stacked LSTM (gate order i, f, g, o) over x [N, T, C] from
- * pre-transposed weights → top layer's states [N, T, H]. Same operations in
- * the same order as `nn/lstm.ts` (biases added one after the other), so the
- * values are the same; the input projection of all steps is one product.
+ * pre-transposed weights → top layer's states [N, T, H]. Per layer the input
+ * projection of all steps is one product (biases added one after the other,
+ * as `nn/lstm.ts`); the recurrence runs as one fused kernel on wasm
+ * (`engine/recurrent.ts`), else as the same tfjs ops as `nn/lstm.ts`.
  */
 export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[]): tf.Tensor {
   const [N, T] = x.shape as [number, number, number];
   return tf.tidy(() => {
-    let seq = x.transpose([1, 0, 2]); // [T, N, C]
+    let seq = x;
     for (const { wihT, whhT, bias } of layers) {
-      const H = whhT.shape[0]!;
-      let xw = tf.matMul(seq.reshape([T * N, -1]), wihT);
+      let xw = tf.matMul(seq.reshape([N * T, -1]), wihT);
       if (bias) {
         const [bih, bhh] = tf.unstack(bias);
         xw = tf.add(tf.add(xw, bih!), bhh!);
       }
-      const steps = tf.unstack(xw.reshape([T, N, 4 * H]));
-      let h = tf.zeros([N, H]);
-      let c = tf.zeros([N, H]);
-      const outs: tf.Tensor[] = [];
-      for (let t = 0; t < T; t++) {
-        const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
-        const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
-        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
-        outs.push(h);
-      }
-      seq = tf.stack(outs);
+      xw = xw.reshape([N, T, -1]);
+      seq = lstmLayerFused(xw, whhT) ?? lstmLayerOps(xw, whhT);
     }
-    return seq.transpose([1, 0, 2]);
+    return seq;
+  });
+}
+
+/** One layer's recurrence op by op: xw [N, T, 4H], whhT [H, 4H] → [N, T, H]. */
+function lstmLayerOps(xw: tf.Tensor, whhT: tf.Tensor): tf.Tensor {
+  const [N, T] = xw.shape as [number, number, number];
+  const H = whhT.shape[0]!;
+  return tf.tidy(() => {
+    const steps = tf.unstack(xw, 1);
+    let h = tf.zeros([N, H]);
+    let c = tf.zeros([N, H]);
+    const outs: tf.Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
+      const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+      h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+      outs.push(h);
+    }
+    return tf.stack(outs, 1);
   });
 }
 
