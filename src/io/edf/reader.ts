@@ -16,6 +16,7 @@ import type { ReadOptions } from "../open.js";
 import { inferKind, uniqueLabels, unitToSi } from "./channels.js";
 import { addDecimal, decimalOf, decimalToNumber, parseDecimal, subDecimal, type Decimal } from "./decimal.js";
 import { FIXED_HEADER_BYTES, parseHeader, signalCount, type EdfHeader } from "./header.js";
+import { decodeRecordsJs, edfDecoder } from "./decode.js";
 import { parseTals } from "./tal.js";
 
 /** Bytes of records read per `readSync` (one buffer, reused). */
@@ -157,15 +158,19 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
   };
   const unit = (i: number): { scale: number; unit: string } => (isStim(signals[i]!.label) ? { scale: 1, unit: "" } : unitToSi(signals[i]!.physicalDimension));
 
-  /** Calls `fn` for consecutive runs of records `[r0, r1)`, each read into the shared chunk buffer. */
-  const forEachChunk = (r0: number, r1: number, fn: (buf: Uint8Array, first: number, count: number) => void): void => {
-    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / recordBytes));
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / recordBytes));
+  /**
+   * Calls `fn` for consecutive runs of records `[r0, r1)`, each read into
+   * `into` (at least one run long) or else this file's own chunk buffer.
+   */
+  const forEachChunk = (r0: number, r1: number, fn: (buf: Uint8Array, first: number, count: number) => void, into?: Uint8Array): void => {
     const want = Math.min(perChunk, r1 - r0) * recordBytes;
     // The buffer is aligned for Int16Array views (records start at even offsets in EDF).
-    if (!chunk || chunk.length < want) chunk = new Uint8Array(new ArrayBuffer(want));
+    if (!into && (!chunk || chunk.length < want)) chunk = new Uint8Array(new ArrayBuffer(want));
+    const buffer = into ?? chunk!;
     for (let r = r0; r < r1; r += perChunk) {
       const count = Math.min(perChunk, r1 - r);
-      const buf = readExact(openFd(), path, headerBytes + r * recordBytes, count * recordBytes, `records[${r}]`, chunk.subarray(0, count * recordBytes));
+      const buf = readExact(openFd(), path, headerBytes + r * recordBytes, count * recordBytes, `records[${r}]`, buffer.subarray(0, count * recordBytes));
       fn(buf, r, count);
     }
   };
@@ -205,33 +210,38 @@ function makeFile(path: string, fdIn: number, header: EdfHeader, warnings: Neuro
       });
       const collect = span !== null && timeline === null && r0 === 0 && r1 === nRecords;
       if (collect) collected = new Uint8Array(nRecords * spanBytes);
-      forEachChunk(r0, r1, (buf, first, count) => {
-        if (collect) {
-          for (let r = first; r < first + count; r++) {
-            const at = (r - first) * recordBytes;
-            collected!.set(buf.subarray(at + span.lo, at + span.hi), r * spanBytes);
-          }
-        }
-        const i16 = bytesPerSample === 2 ? new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1) : null;
-        for (let k = 0; k < sel.length; k++) {
-          const sig = sel[k]!;
-          const row = rows[k]!;
-          const [scale, offset] = scales[k]!;
-          for (let r = first; r < first + count; r++) {
-            const a = Math.max(start, r * spr) - r * spr;
-            const b = Math.min(stop, (r + 1) * spr) - r * spr;
-            let o = r * spr + a - start;
-            const base = (r - first) * recordBytes + header.signalOffsets[sig]!;
-            if (i16) {
-              let p = (base >> 1) + a;
-              for (let j = a; j < b; j++) row[o++] = (i16[p++]! + offset!) * scale!;
-            } else {
-              let p = base + a * 3;
-              for (let j = a; j < b; j++, p += 3) row[o++] = ((((buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) << 8) >> 8) + offset!) * scale!;
+      // Records are read into the SIMD decoder's memory when there is one (it then decodes them in place).
+      const arena = edfDecoder();
+      const recs = Math.min(perChunk, r1 - r0);
+      const into = arena?.reserve(recs * recordBytes, recs * spr);
+      forEachChunk(
+        r0,
+        r1,
+        (buf, first, count) => {
+          if (collect) {
+            for (let r = first; r < first + count; r++) {
+              const at = (r - first) * recordBytes;
+              collected!.set(buf.subarray(at + span.lo, at + span.hi), r * spanBytes);
             }
           }
-        }
-      });
+          for (let k = 0; k < sel.length; k++) {
+            const row = rows[k]!;
+            const [scale, offset] = scales[k]!;
+            for (let r = first; r < first + count; ) {
+              const a = Math.max(start, r * spr) - r * spr;
+              const b = Math.min(stop, (r + 1) * spr) - r * spr;
+              // Whole records run together; only the range's first and last can be partial.
+              let next = r + 1;
+              if (a === 0 && b === spr) while (next < first + count && (next + 1) * spr <= stop) next++;
+              const o = r * spr + a - start;
+              const at = (r - first) * recordBytes + header.signalOffsets[sel[k]!]!;
+              if (!arena?.decode(buf, at, recordBytes, next - r, a, b, bytesPerSample, offset!, scale!, row, o)) decodeRecordsJs(buf, at, recordBytes, next - r, a, b, bytesPerSample, offset!, scale!, row, o);
+              r = next;
+            }
+          }
+        },
+        into,
+      );
       // Trigger codes live in the low 17 bits; BioSemi's system bits above them are masked off as MNE does.
       sel.forEach((i, k) => {
         if (!isStim(signals[i]!.label)) return;
