@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ShapeError } from "../../errors.js";
-import { Linear } from "../../nn/linear.js";
 import { Module } from "../../nn/module.js";
+import { InferenceLinear } from "./derived.js";
 
 /**
  * Multi-head scaled dot-product attention without masks or dropout, heads
@@ -30,12 +30,12 @@ export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, nHe
  * Parameters `v.*`, `proj.*`.
  */
 export class BackwardSolution extends Module<[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor> {
-  readonly v: Linear;
-  readonly proj: Linear;
+  readonly v: InferenceLinear;
+  readonly proj: InferenceLinear;
   constructor(readonly dim: number, readonly nHead: number) {
     super();
-    this.v = this.registerModule("v", new Linear(dim, dim));
-    this.proj = this.registerModule("proj", new Linear(dim, dim));
+    this.v = this.registerModule("v", new InferenceLinear(dim, dim));
+    this.proj = this.registerModule("proj", new InferenceLinear(dim, dim));
   }
   /** @param queries [P, D] @param keys [G, C, D] @param values [G, C, D] (before `v`) → [G, P, D] */
   forward(queries: tf.Tensor, keys: tf.Tensor, values: tf.Tensor): tf.Tensor {
@@ -54,12 +54,12 @@ export class BackwardSolution extends Module<[tf.Tensor, tf.Tensor, tf.Tensor], 
  * halves of `kv(latent)`. Parameters `kv.*` [2D, D], `proj.*`.
  */
 export class ForwardSolution extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
-  readonly kv: Linear;
-  readonly proj: Linear;
+  readonly kv: InferenceLinear;
+  readonly proj: InferenceLinear;
   constructor(readonly dim: number, readonly nHead: number) {
     super();
-    this.kv = this.registerModule("kv", new Linear(dim, 2 * dim));
-    this.proj = this.registerModule("proj", new Linear(dim, dim));
+    this.kv = this.registerModule("kv", new InferenceLinear(dim, 2 * dim));
+    this.proj = this.registerModule("proj", new InferenceLinear(dim, dim));
   }
   /** @param sensorQueries [G, C, D] @param latents [G, P, D] → [G, C, D] */
   forward(sensorQueries: tf.Tensor, latents: tf.Tensor): tf.Tensor {

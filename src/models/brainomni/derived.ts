@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { Linear } from "../../nn/linear.js";
 import type { AnyModule } from "../../nn/module.js";
 
 /**
@@ -65,4 +66,30 @@ export function prepareDerived(root: AnyModule): void {
 /** Frees the derived weights of every module under `root` (training mode, dispose). */
 export function releaseDerived(root: AnyModule): void {
   for (const h of holders(root)) h.derived.release();
+}
+
+/**
+ * `nn.Linear` (same parameters, names and training path) whose eval forward
+ * multiplies by a kept Wᵀ [in, out]: the same product as `x·Wᵀ` without
+ * transposing W on every call, and XNNPACK keeps its packed copy.
+ */
+export class InferenceLinear extends Linear implements DerivedHolder {
+  readonly derived = new DerivedWeights();
+
+  private weightT(): tf.Tensor {
+    return this.derived.get("weightT", [this.weight], () => tf.transpose(this.weight));
+  }
+
+  prepareDerived(): void {
+    this.weightT();
+  }
+
+  /** @param x [..., in] → [..., out] */
+  override forward(x: tf.Tensor): tf.Tensor {
+    if (this.training || x.shape[x.rank - 1] !== this.inFeatures) return super.forward(x);
+    return tf.tidy(() => {
+      const y = tf.matMul(x.reshape([-1, this.inFeatures]), this.weightT());
+      return (this.bias ? tf.add(y, this.bias) : y).reshape([...x.shape.slice(0, -1), this.outFeatures]);
+    });
+  }
 }

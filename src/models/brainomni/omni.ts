@@ -7,6 +7,7 @@ import { Linear } from "../../nn/linear.js";
 import { Module, ModuleList } from "../../nn/module.js";
 import { RMSNorm } from "../../nn/norms.js";
 import { validateOmniConfig, type BrainOmniConfig } from "./config.js";
+import { prepareDerived, releaseDerived } from "./derived.js";
 import { l2normalize } from "./quantizer.js";
 import { FeedForward } from "./sensor-encoder.js";
 import { BrainTokenizer, type TokenizerBatch } from "./tokenizer.js";
@@ -222,16 +223,21 @@ export class BrainOmni extends Module<[TokenizerBatch], tf.Tensor> {
     this.predictHead = this.registerModule("predict_head", new Linear(cfg.lmDim, cfg.numQuantizers * cfg.codebookSize));
   }
 
-  /** The frozen tokenizer always runs in eval mode (as upstream calls `tokenize`). */
+  /**
+   * The frozen tokenizer always runs in eval mode (as upstream calls `tokenize`).
+   * The blocks' derived inference weights are built in eval mode, freed in training.
+   */
   override train(mode = true): this {
     super.train(mode);
     this.tokenizer.eval();
+    if (mode) releaseDerived(this.blocks);
+    else prepareDerived(this.blocks);
     return this;
   }
 
-  /** Frees parameters, buffers and the tokenizer's derived inference weights. */
+  /** Frees parameters, buffers and the derived inference weights. */
   override dispose(): void {
-    this.tokenizer.dispose();
+    releaseDerived(this);
     super.dispose();
   }
 

@@ -3,9 +3,9 @@ import { ShapeError, ValueError } from "../../errors.js";
 import { SELU } from "../../nn/activations.js";
 import { Dropout } from "../../nn/dropout.js";
 import { Embedding } from "../../nn/embedding.js";
-import { Linear } from "../../nn/linear.js";
 import { Module, Sequential } from "../../nn/module.js";
 import { RMSNorm } from "../../nn/norms.js";
+import { InferenceLinear } from "./derived.js";
 
 /**
  * The official `FeedForward`: `layer` = Linear(d → hidden), SELU, Linear(hidden → d), Dropout.
@@ -15,7 +15,7 @@ export class FeedForward extends Module {
   readonly layer: Sequential;
   constructor(dim: number, hidden: number, dropout = 0) {
     super();
-    this.layer = this.registerModule("layer", new Sequential(new Linear(dim, hidden), new SELU(), new Linear(hidden, dim), new Dropout(dropout)));
+    this.layer = this.registerModule("layer", new Sequential(new InferenceLinear(dim, hidden), new SELU(), new InferenceLinear(hidden, dim), new Dropout(dropout)));
   }
   forward(x: tf.Tensor): tf.Tensor {
     return this.layer.call(x);
@@ -35,7 +35,7 @@ export class SensorEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
   constructor(readonly dim: number) {
     super();
     this.sensorEmbeddingLayer = this.registerModule("sensor_embedding_layer", new Embedding(3, dim));
-    this.posEmbeddingLayer = this.registerModule("pos_embedding_layer", new Sequential(new Linear(6, dim / 2), new SELU(), new Linear(dim / 2, dim)));
+    this.posEmbeddingLayer = this.registerModule("pos_embedding_layer", new Sequential(new InferenceLinear(6, dim / 2), new SELU(), new InferenceLinear(dim / 2, dim)));
     this.aggregateMlp = this.registerModule("aggregate_mlp", new FeedForward(dim, 4 * dim));
     this.norm = this.registerModule("norm", new RMSNorm(dim, { eps: 1e-6 }));
   }

@@ -8,7 +8,7 @@ import { Linear } from "../../nn/linear.js";
 import { Module, type AnyModule } from "../../nn/module.js";
 import { framesPerWindow, validateTokenizerConfig, type BrainTokenizerConfig } from "./config.js";
 import { BackwardSolution, ForwardSolution } from "./cross-attention.js";
-import { prepareDerived, releaseDerived } from "./derived.js";
+import { InferenceLinear, prepareDerived, releaseDerived } from "./derived.js";
 import { tokenizerLoss, zscoreWindows, type TokenizerLosses } from "./losses.js";
 import { BrainQuantizer, type RvqOutput } from "./quantizer.js";
 import { SEANetDecoder, SEANetEncoder } from "./seanet.js";
@@ -58,14 +58,14 @@ export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
   readonly neuros: tf.Variable;
   readonly seanetEncoder: SEANetEncoder;
   readonly backwardsolution: BackwardSolution;
-  readonly kProj: Linear;
+  readonly kProj: InferenceLinear;
   constructor(readonly cfg: BrainTokenizerConfig) {
     super();
     const D = cfg.nDim;
     this.neuros = this.registerParameter("neuros", normal([cfg.nNeuro, D]))!;
     this.seanetEncoder = this.registerModule("seanet_encoder", new SEANetEncoder({ ...cfg, dimension: D }));
     this.backwardsolution = this.registerModule("backwardsolution", new BackwardSolution(D, cfg.nHead));
-    this.kProj = this.registerModule("k_proj", new Linear(D, D));
+    this.kProj = this.registerModule("k_proj", new InferenceLinear(D, D));
   }
 
   /**

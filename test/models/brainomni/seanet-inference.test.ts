@@ -5,6 +5,7 @@ import { manualSeed } from "../../../src/engine/random.js";
 import { SGD } from "../../../src/nn/optim.js";
 import { trainStep } from "../../../src/nn/train-step.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
+import { InferenceLinear } from "../../../src/models/brainomni/derived.js";
 import { EuclideanCodebook } from "../../../src/models/brainomni/quantizer.js";
 import { reflectPadNLC, SConv1d, SConvTranspose1d, SLSTM } from "../../../src/models/brainomni/seanet.js";
 import { BrainTokenizer } from "../../../src/models/brainomni/tokenizer.js";
@@ -178,6 +179,28 @@ describe("SEANet inference path", () => {
     tf.dispose([first.indices, first.quantized, second.indices, second.quantized, x]);
     cb.derived.release();
     cb.dispose();
+  });
+
+  it("InferenceLinear: eval products with a kept Wᵀ equal Linear's x·Wᵀ bit for bit, also after assigns", () => {
+    const lin = new InferenceLinear(12, 20).eval();
+    const x = tf.randomNormal([2, 5, 12]);
+    const check = (what: string): void => {
+      const y = lin.call(x);
+      lin.train(true);
+      const ref = lin.call(x);
+      lin.eval();
+      expect(Array.from(y.dataSync()), what).toEqual(Array.from(ref.dataSync()));
+      tf.dispose([y, ref]);
+    };
+    check("fresh");
+    tf.tidy(() => lin.weight.assign(tf.randomNormal([20, 12])));
+    check("after assign to weight");
+    tf.tidy(() => lin.bias!.assign(tf.randomNormal([20])));
+    check("after assign to bias");
+    expect(lin.derived.size).toBe(1);
+    x.dispose();
+    lin.derived.release();
+    lin.dispose();
   });
 
   it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
