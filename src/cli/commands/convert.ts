@@ -27,12 +27,15 @@ Examples:
   neurocode convert recording.edf data.npy --channels Fp1,Fp2,Cz`,
     )
     .action(async (input: string, output: string, opts: ConvertOptions) => {
-      // Readers load here, not at start-up; FIF → .npy streams (no whole recording in memory), the rest goes through a Recording.
+      // Readers load here, not at start-up; FIF and EDF → .npy stream (no whole recording in memory), the rest goes through a Recording.
       const from = formatOf(input);
       let done: { nChannels: number; nSamples: number; sfreq: number };
       if ((from === "fif" || from === "fif.gz") && formatOf(output) === "npy") {
         const { fifToNpy } = await import("../../io/fif/to-npy.js");
         done = await fifToNpy(input, output, { channels: opts.channels });
+      } else if (from === "edf" && formatOf(output) === "npy") {
+        const { edfToNpy } = await import("../../io/edf/to-npy.js");
+        done = await edfToNpy(input, output, { channels: opts.channels, rate: opts.rate });
       } else {
         const { readRecording, writeRecording } = await import("../../io/open.js");
         const rec = readRecording(input, { channels: opts.channels, rate: opts.rate, sfreq: opts.sfreq });

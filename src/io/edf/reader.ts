@@ -424,7 +424,7 @@ function splitChannelAnnotations(annotations: Annotation[], names: ReadonlySet<s
 }
 
 /** Signals `readEdf` turns into channels: by name (`channels`), then by rate (`rate`); one rate must remain. */
-function chooseSignals(f: EdfFile, opts: ReadOptions): number[] {
+export function chooseSignals(f: EdfFile, opts: ReadOptions): number[] {
   let chosen = [...f.dataSignals];
   if (opts.channels && opts.channels.length > 0) {
     const byName = new Map(f.dataSignals.map((i) => [f.names[i]!, i]));
