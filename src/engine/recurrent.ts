@@ -166,18 +166,22 @@ function lstmLayerKernel(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf
 
 let registered = false;
 
+/** Whether `lstmLayerFused` runs for the recurrent weight `whhT` [H, 4H]: wasm with SIMD, float32, H a multiple of 4. */
+export function lstmFusable(whhT: tf.Tensor): boolean {
+  const [H, G] = whhT.shape as [number, number];
+  return tf.getBackend() === "wasm" && whhT.dtype === "float32" && whhT.rank === 2 && H % 4 === 0 && G === 4 * H && cellKernel(tf.backend() as unknown as SimdBackend) !== null;
+}
+
 /**
  * One LSTM layer's hidden states for all steps, inference only, as one
  * kernel on the wasm backend (see above).
  * @param xw input projections with both biases [N, T, 4H] (gate order i, f, g, o)
  * @param whhT recurrent weight transposed [H, 4H] (a kept tensor: its packing is reused)
  * @returns h for every step [N, T, H], or null where the kernel is unavailable
- *   (another backend, no SIMD, H not a multiple of 4): use the tfjs ops then.
+ *   (`lstmFusable` false, xw not float32 [N, T, 4H]): use the tfjs ops then.
  */
 export function lstmLayerFused(xw: tf.Tensor, whhT: tf.Tensor): tf.Tensor | null {
-  const H = whhT.shape[0]!;
-  if (tf.getBackend() !== "wasm" || xw.dtype !== "float32" || whhT.dtype !== "float32" || H % 4 !== 0 || xw.rank !== 3 || xw.shape[2] !== 4 * H) return null;
-  if (!cellKernel(tf.backend() as unknown as SimdBackend)) return null;
+  if (!lstmFusable(whhT) || xw.dtype !== "float32" || xw.rank !== 3 || xw.shape[2] !== whhT.shape[1]) return null;
   if (!registered) {
     registered = true;
     tf.registerKernel({ kernelName: KERNEL, backendName: "wasm", kernelFunc: lstmLayerKernel as unknown as tf.KernelFunc });

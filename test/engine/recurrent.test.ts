@@ -2,29 +2,26 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
-import { lstmLayerFused } from "../../src/engine/recurrent.js";
+import { lstmFusable, lstmLayerFused } from "../../src/engine/recurrent.js";
+import { LSTM } from "../../src/nn/lstm.js";
 
 const rng = new Rng(11);
 const rand = (shape: number[], std = 1): tf.Tensor => tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, std), shape);
 
-/** The op-by-op recurrence (as nn/lstm.ts): xw [N, T, 4H], whhT [H, 4H] → [N, T, H]. */
+/**
+ * The op-by-op path, `nn/lstm.ts` itself, run on xw [N, T, 4H]: input weights
+ * the identity (an exact product), zero biases, W_hh = whhTᵀ → [N, T, H].
+ */
 function reference(xw: tf.Tensor, whhT: tf.Tensor): tf.Tensor {
-  const [N, T] = xw.shape as [number, number, number];
-  const H = whhT.shape[0]!;
-  return tf.tidy(() => {
-    const steps = tf.unstack(xw, 1);
-    let h = tf.zeros([N, H]);
-    let c = tf.zeros([N, H]);
-    const outs: tf.Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
-      const [i, f, g, o] = tf.split(gates, 4, 1) as tf.Tensor[];
-      c = tf.add(tf.mul(tf.sigmoid(f!), c), tf.mul(tf.sigmoid(i!), tf.tanh(g!)));
-      h = tf.mul(tf.sigmoid(o!), tf.tanh(c));
-      outs.push(h);
-    }
-    return tf.stack(outs, 1);
+  const G = xw.shape[2]!;
+  const lstm = new LSTM(G, G / 4, { batchFirst: true });
+  tf.tidy(() => {
+    lstm.loadStateDict({ weight_ih_l0: tf.eye(G), weight_hh_l0: tf.transpose(whhT), bias_ih_l0: tf.zeros([G]), bias_hh_l0: tf.zeros([G]) });
   });
+  const { output, h, c } = lstm.call(xw);
+  tf.dispose([h, c]);
+  lstm.dispose();
+  return output;
 }
 
 function maxAbs(a: tf.Tensor, b: tf.Tensor): number {
@@ -79,6 +76,7 @@ describe("fused LSTM layer (inference)", () => {
     expect(lstmLayerFused(b, w4)).toBeNull();
     const c = tf.zeros([2, 3, 16], "int32");
     expect(lstmLayerFused(c, w4)).toBeNull();
+    expect([lstmFusable(w), lstmFusable(w4)]).toEqual([false, true]);
     tf.dispose([a, w, b, w4, c]);
   });
 });

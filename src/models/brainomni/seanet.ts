@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ELU } from "../../nn/activations.js";
-import { lstmLayerFused } from "../../engine/recurrent.js";
+import { lstmFusable, lstmLayerFused } from "../../engine/recurrent.js";
 import { ShapeError } from "../../errors.js";
 import { Conv1d, ConvTranspose1d } from "../../nn/conv.js";
 import { LSTM } from "../../nn/lstm.js";
@@ -256,7 +256,8 @@ export class SEANetResnetBlock extends Module {
 
 /**
  * 2-layer LSTM along the time axis with the input added back (`SLSTM`, skip=True).
- * In eval mode the layers run from kept, pre-transposed weights (see `lstmInference`).
+ * In eval mode on wasm the layers run from kept, pre-transposed weights with the
+ * fused recurrence (see `lstmInference`).
  */
 export class SLSTM extends Module implements DerivedHolder {
   readonly lstm: LSTM;
@@ -286,7 +287,8 @@ export class SLSTM extends Module implements DerivedHolder {
   /** @param x [N, T, C] → [N, T, C] */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      if (!this.training) return tf.add(lstmInference(x, this.layerWeights()), x);
+      const fast = this.training ? null : lstmInference(x, this.layerWeights());
+      if (fast) return tf.add(fast, x);
       const { output, h, c } = this.lstm.call(x);
       h.dispose();
       c.dispose();
@@ -299,10 +301,11 @@ export class SLSTM extends Module implements DerivedHolder {
  * Inference of a stacked LSTM (gate order i, f, g, o) over x [N, T, C] from
  * pre-transposed weights → top layer's states [N, T, H]. Per layer the input
  * projection of all steps is one product (biases added one after the other,
- * as `nn/lstm.ts`); the recurrence runs as one fused kernel on wasm
- * (`engine/recurrent.ts`), else as the same tfjs ops as `nn/lstm.ts`.
+ * as `nn/lstm.ts`) and the recurrence one fused kernel (`engine/recurrent.ts`).
+ * @returns null where that kernel is unavailable (not wasm, H not a multiple of 4): run `nn/lstm.ts` then.
  */
-export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[]): tf.Tensor {
+export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[]): tf.Tensor | null {
+  if (!layers.every((l) => lstmFusable(l.whhT))) return null;
   const [N, T] = x.shape as [number, number, number];
   return tf.tidy(() => {
     let seq = x;
@@ -312,30 +315,9 @@ export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.
         const [bih, bhh] = tf.unstack(bias);
         xw = tf.add(tf.add(xw, bih!), bhh!);
       }
-      xw = xw.reshape([N, T, -1]);
-      seq = lstmLayerFused(xw, whhT) ?? lstmLayerOps(xw, whhT);
+      seq = lstmLayerFused(xw.reshape([N, T, -1]), whhT)!;
     }
     return seq;
-  });
-}
-
-/** One layer's recurrence op by op: xw [N, T, 4H], whhT [H, 4H] → [N, T, H]. */
-function lstmLayerOps(xw: tf.Tensor, whhT: tf.Tensor): tf.Tensor {
-  const [N, T] = xw.shape as [number, number, number];
-  const H = whhT.shape[0]!;
-  return tf.tidy(() => {
-    const steps = tf.unstack(xw, 1);
-    let h = tf.zeros([N, H]);
-    let c = tf.zeros([N, H]);
-    const outs: tf.Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const gates = tf.add(steps[t]!, tf.matMul(h, whhT));
-      const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
-      h = tf.mul(tf.sigmoid(o), tf.tanh(c));
-      outs.push(h);
-    }
-    return tf.stack(outs, 1);
   });
 }
 
