@@ -134,6 +134,24 @@ export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
 }
 
+/** A growable wasm memory (the parts used here). */
+export interface GrowableMemory extends WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** A new one-page wasm memory for a kernel's own buffers (apart from the backend's heap), or null without WebAssembly. */
+export function ownMemory(): GrowableMemory | null {
+  const api = (globalThis as unknown as { WebAssembly?: { Memory: new (desc: { initial: number }) => GrowableMemory } }).WebAssembly;
+  return api ? new api.Memory({ initial: 1 }) : null;
+}
+
+/** Grows `memory` to hold at least `bytes` (views of its old buffer are detached when it grows). */
+export function growTo(memory: GrowableMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+}
+
 /** `n` i32 parameter types. */
 export const I32S = (n: number): number[] => new Array<number>(n).fill(0x7f);
 

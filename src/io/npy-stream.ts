@@ -21,6 +21,14 @@ export interface NpyStreamOptions {
   allocateChunk?: (floats: number) => Float32Array;
 }
 
+/** What a conversion to a float32 `.npy` (`fifToNpy`, `edfToNpy`) wrote. */
+export interface NpyConversion {
+  nChannels: number;
+  nSamples: number;
+  /** Sampling rate in Hz (the `.npy` itself has none). */
+  sfreq: number;
+}
+
 /** Default budget: writes of ~20 KiB per channel for a few hundred channels, in bounded memory. */
 const CHUNK_BYTES = 8 << 20;
 

@@ -1,4 +1,4 @@
-import { demoteJoin, F64X2, forLoop, get, i32, I32S, instantiate, memarg, op, set, SHUFFLE, SWAP_HALVES, uleb, V128_LOAD, V128_STORE, vec, type Code } from "../../engine/wasm-asm.js";
+import { demoteJoin, F64X2, forLoop, get, growTo, i32, I32S, instantiate, memarg, op, ownMemory, set, SHUFFLE, SWAP_HALVES, uleb, V128_LOAD, V128_STORE, vec, type Code, type GrowableMemory } from "../../engine/wasm-asm.js";
 
 /*
  * EDF/BDF samples are little-endian int16 (EDF) or int24 (BDF), one signal's
@@ -10,17 +10,6 @@ import { demoteJoin, F64X2, forLoop, get, i32, I32S, instantiate, memarg, op, se
  * (each step is one IEEE operation with the same rounding).
  */
 
-/** The parts of the WebAssembly JS API used here (tsconfig has no DOM types). */
-interface WasmMemoryApi {
-  Memory: new (desc: { initial: number }) => ArenaMemory;
-}
-
-interface ArenaMemory {
-  buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
-const PAGE = 65536;
 // Opcodes beyond the shared table in wasm-asm.
 const I32X4_EXTEND_LOW_I16X8_S = 0xa7;
 const I32X4_EXTEND_HIGH_I16X8_S = 0xa8;
@@ -103,22 +92,21 @@ export function decodeRecordsJs(buf: Uint8Array, at: number, recordBytes: number
  * One per process (see `edfDecoder`); it keeps its largest size.
  */
 export class EdfDecodeArena {
-  private readonly memory: ArenaMemory;
+  private readonly memory: GrowableMemory;
   private readonly kernels: Record<2 | 3, DecodeFn>;
   private bufferBytes = 0;
   private stagingAt = 0;
   private stagingFloats = 0;
 
-  private constructor(memory: ArenaMemory, kernels: Record<2 | 3, DecodeFn>) {
+  private constructor(memory: GrowableMemory, kernels: Record<2 | 3, DecodeFn>) {
     this.memory = memory;
     this.kernels = kernels;
   }
 
   /** An arena, or null where WebAssembly SIMD is not available. */
   static create(): EdfDecodeArena | null {
-    const api = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
-    if (!api) return null;
-    const memory = new api.Memory({ initial: 1 });
+    const memory = ownMemory();
+    if (!memory) return null;
     const params = [...I32S(6), 0x7c, 0x7c];
     const k2 = instantiate<DecodeFn>(memory, params, decodeCode(2));
     const k3 = instantiate<DecodeFn>(memory, params, decodeCode(3));
@@ -136,8 +124,7 @@ export class EdfDecodeArena {
     this.bufferBytes = bufferBytes;
     this.stagingFloats = stagingFloats;
     const need = this.stagingAt + 4 * stagingFloats + 16;
-    const have = this.memory.buffer.byteLength;
-    if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
+    growTo(this.memory, need);
     return new Uint8Array(this.memory.buffer, 0, bufferBytes);
   }
 

@@ -1,6 +1,6 @@
 import { asFileAccessError, ConfigError } from "../../errors.js";
 import type { WarningHandler } from "../../warnings.js";
-import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
+import { writeNpyChunked, type NpyConversion, type NpyStreamOptions } from "../npy-stream.js";
 import { chooseSignals, openEdf } from "./reader.js";
 
 export interface EdfToNpyOptions extends NpyStreamOptions {
@@ -10,14 +10,6 @@ export interface EdfToNpyOptions extends NpyStreamOptions {
   rate?: number;
   /** Called for each repair the reader makes (default: print to stderr). */
   onWarning?: WarningHandler;
-}
-
-/** What `edfToNpy` wrote. */
-export interface EdfToNpyResult {
-  nChannels: number;
-  nSamples: number;
-  /** Sampling rate in Hz. */
-  sfreq: number;
 }
 
 /**
@@ -33,7 +25,7 @@ export interface EdfToNpyResult {
  * virtual machines that fault memory in lazily the first touch of those pages
  * can cost more than reading and decoding the file.
  */
-export async function edfToNpy(input: string, output: string, opts: EdfToNpyOptions = {}): Promise<EdfToNpyResult> {
+export async function edfToNpy(input: string, output: string, opts: EdfToNpyOptions = {}): Promise<NpyConversion> {
   let f;
   try {
     f = openEdf(input, { onWarning: opts.onWarning });

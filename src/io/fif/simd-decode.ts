@@ -1,4 +1,4 @@
-import { demoteJoin, F64X2, forLoop, get, highHalf, i32, I32S, instantiate, lowHalf, memarg, op, set, SHUFFLE, transpose4, V128, V128_LOAD, V128_STORE, vec, type Code } from "../../engine/wasm-asm.js";
+import { demoteJoin, F64X2, forLoop, get, growTo, highHalf, i32, I32S, instantiate, lowHalf, memarg, op, ownMemory, set, SHUFFLE, transpose4, V128, V128_LOAD, V128_STORE, vec, type Code, type GrowableMemory } from "../../engine/wasm-asm.js";
 
 /*
  * FIF raw data is stored time-major (`[samples][channels]`, big-endian) and
@@ -10,13 +10,6 @@ import { demoteJoin, F64X2, forLoop, get, highHalf, i32, I32S, instantiate, lowH
  * arithmetic is the JS loop's: float32 → float64, times the float64 factor,
  * rounded once to float32.
  */
-
-/** The parts of the WebAssembly JS API used here (tsconfig has no DOM types). */
-interface WasmMemoryApi {
-  Memory: new (desc: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
-
-const PAGE = 65536;
 
 /** Largest data buffer (bytes) to read through an arena (its memory is 32-bit); larger ones keep the JS path. */
 export const FIF_ARENA_MAX_BUFFER = 256 << 20;
@@ -69,22 +62,21 @@ function transposeCalibrateCode(): Code {
  * Views handed out stay valid until the next `reserve`.
  */
 export class FifDecodeArena {
-  private memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  private readonly memory: GrowableMemory;
   private readonly transpose: TransposeFn;
   private scratchAt = 0;
   private scratchBytes = 0;
   private calsAt = 0;
 
-  private constructor(memory: { buffer: ArrayBuffer; grow(pages: number): number }, transpose: TransposeFn) {
+  private constructor(memory: GrowableMemory, transpose: TransposeFn) {
     this.memory = memory;
     this.transpose = transpose;
   }
 
   /** An arena, or null where WebAssembly SIMD is not available. */
   static create(): FifDecodeArena | null {
-    const api = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
-    if (!api) return null;
-    const memory = new api.Memory({ initial: 1 });
+    const memory = ownMemory();
+    if (!memory) return null;
     const fn = instantiate<TransposeFn>(memory, I32S(7), transposeCalibrateCode());
     return fn ? new FifDecodeArena(memory, fn) : null;
   }
@@ -100,8 +92,7 @@ export class FifDecodeArena {
     this.scratchBytes = scratchBytes;
     this.calsAt = align(this.scratchAt + scratchBytes);
     const need = this.calsAt + nchan * 8;
-    const have = this.memory.buffer.byteLength;
-    if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
+    growTo(this.memory, need);
     return new Float32Array(this.memory.buffer, 0, chunkFloats);
   }
 

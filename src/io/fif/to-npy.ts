@@ -1,6 +1,6 @@
 import { asFileAccessError } from "../../errors.js";
 import { printWarning, type WarningHandler } from "../../warnings.js";
-import { writeNpyChunked, type NpyStreamOptions } from "../npy-stream.js";
+import { writeNpyChunked, type NpyConversion, type NpyStreamOptions } from "../npy-stream.js";
 import { closeFifRaw, fifDecodeArena, fifPicks, openFifRaw, readFifSamples } from "./raw.js";
 
 export interface FifToNpyOptions extends NpyStreamOptions {
@@ -8,14 +8,6 @@ export interface FifToNpyOptions extends NpyStreamOptions {
   channels?: string[];
   /** Called for each repair the reader makes (default: print to stderr). */
   onWarning?: WarningHandler;
-}
-
-/** What `fifToNpy` wrote. */
-export interface FifToNpyResult {
-  nChannels: number;
-  nSamples: number;
-  /** Sampling rate in Hz. */
-  sfreq: number;
 }
 
 /**
@@ -26,7 +18,7 @@ export interface FifToNpyResult {
  * those of `readFif` (same `readFifSamples` decoding); the output appears
  * only when complete.
  */
-export async function fifToNpy(input: string, output: string, opts: FifToNpyOptions = {}): Promise<FifToNpyResult> {
+export async function fifToNpy(input: string, output: string, opts: FifToNpyOptions = {}): Promise<NpyConversion> {
   let raw;
   try {
     raw = openFifRaw(input, { onWarning: opts.onWarning ?? printWarning });
