@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { WasmHeapBackend } from "./kernels.js";
 import { keptOperandId, productThreads, viewProduct, type WasmBackend } from "./matmul.js";
 import { backendMemory, type SimdBackend } from "./simd.js";
-import { forLoop, get, I32S, instantiate, op, set, uleb, V128, V128_LOAD, V128_STORE, vec, type Code } from "./wasm-asm.js";
+import { ConstantLocals, F32X4, f32Math, load, store } from "./simd-f32.js";
+import { forLoop, get, I32S, instantiate, op, set, uleb, vec, type Code } from "./wasm-asm.js";
 
 /*
  * One LSTM layer's recurrence (inference) as a single kernel on the wasm
@@ -15,35 +16,14 @@ import { forLoop, get, I32S, instantiate, op, set, uleb, V128, V128_LOAD, V128_S
  *
  * The adds and multiplies are the same float32 operations in the same order
  * as the op-by-op cell; σ and tanh are float32 approximations within a few
- * ulps (exp by range reduction and a degree-7 polynomial; tanh by its odd
- * series below |x| = 1/4), so results agree with the tfjs path to ~1e-7.
+ * ulps (simd-f32.ts), so results agree with the tfjs path to ~1e-7.
  * No gradient: training keeps the op-by-op path.
  */
 
 const KERNEL = "NeurocodeLstmLayer";
-
-const F32X4 = { add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, abs: 0xe0, neg: 0xe1, lt: 0x43, nearest: 0x6a } as const;
-const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
-const I32X4_ADD = 0xae;
-const I32X4_SHL = 0xab;
-const V128_CONST = 0x0c;
-const BITSELECT = 0x52;
 const I32 = 0x7f;
 const V128_T = 0x7b;
-
-/** `v128.const` with four float32 lanes `x`. */
-const f32s = (x: number): Code => [...op(V128_CONST), ...new Uint8Array(new Float32Array([x, x, x, x]).buffer)];
-/** `v128.const` with four int32 lanes `x`. */
-const i32s = (x: number): Code => [...op(V128_CONST), ...new Uint8Array(new Int32Array([x, x, x, x]).buffer)];
 const f = (o: number): Code => op(o);
-const load: Code = [...op(V128_LOAD), 2, 0];
-const store: Code = [...op(V128_STORE), 2, 0];
-
-// exp(a) = 2^k·e^r, k = round(a/ln 2), r = a − k·ln 2 in two parts (Cody–Waite), e^r by Taylor to r⁷.
-const LN2_HI = 0.693359375;
-const LN2_LO = -2.12194440e-4;
-const EXP_LIMIT = 87;
-const TANH_SERIES_BELOW = 0.25;
 
 /**
  * The cell pass `(xw, xwRow, hw, c, h, out, outRow, rows, hBytes)`: for each of
@@ -58,42 +38,8 @@ function cellFunction(): Code {
   const i32add = (a: number, b: number): Code => [...get(a), ...get(b), 0x6a];
   const i32mul = (a: number, b: number): Code => [...get(a), ...get(b), 0x6c];
 
-  /** e^A (A in [−87, 87]) on the stack; uses K, R. */
-  const exp: Code = [
-    ...get(A!), ...f32s(Math.LOG2E), ...f(F32X4.mul), ...f(F32X4.nearest), ...set(K!),
-    ...get(A!), ...get(K!), ...f32s(LN2_HI), ...f(F32X4.mul), ...f(F32X4.sub), ...get(K!), ...f32s(LN2_LO), ...f(F32X4.mul), ...f(F32X4.sub), ...set(R!),
-    ...f32s(1 / 5040),
-    ...[1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1].flatMap((c) => [...get(R!), ...f(F32X4.mul), ...f32s(c), ...f(F32X4.add)]),
-    // 2^k: (k + 127) << 23 as float32 bits
-    ...get(K!), ...op(I32X4_TRUNC_SAT_F32X4_S), ...i32s(127), ...op(I32X4_ADD), 0x41, 23, ...op(I32X4_SHL),
-    ...f(F32X4.mul),
-  ];
-  /** σ(x) = 1/(1 + e^−x) of local x on the stack. */
-  const sigmoid = (x: number): Code => [
-    ...get(x), ...f(F32X4.neg), ...f32s(EXP_LIMIT), ...f(F32X4.min), ...f32s(-EXP_LIMIT), ...f(F32X4.max), ...set(A!),
-    ...f32s(1), ...f32s(1), ...exp, ...f(F32X4.add), ...f(F32X4.div),
-  ];
-  /**
-   * tanh(x) of local x on the stack: (1 − e)/(1 + e) with e = e^−2|x|, sign
-   * restored; below |x| = 1/4 the odd series x + x³(−1/3 + x²(2/15 + x²(−17/315 + x²·62/2835)))
-   * (1 − e would cancel there).
-   */
-  const tanh = (x: number): Code => [
-    ...get(x), ...f(F32X4.abs), ...f32s(-2), ...f(F32X4.mul), ...f32s(-EXP_LIMIT), ...f(F32X4.max), ...set(A!),
-    ...exp, ...set(E!),
-    ...get(x), ...get(x), ...f(F32X4.mul), ...set(X2!),
-    // series
-    ...get(x), ...get(x), ...get(X2!), ...f(F32X4.mul),
-    ...f32s(62 / 2835), ...get(X2!), ...f(F32X4.mul), ...f32s(-17 / 315), ...f(F32X4.add),
-    ...get(X2!), ...f(F32X4.mul), ...f32s(2 / 15), ...f(F32X4.add),
-    ...get(X2!), ...f(F32X4.mul), ...f32s(-1 / 3), ...f(F32X4.add),
-    ...f(F32X4.mul), ...f(F32X4.add),
-    // (1 − e)/(1 + e) with x's sign bit
-    ...f32s(1), ...get(E!), ...f(F32X4.sub), ...f32s(1), ...get(E!), ...f(F32X4.add), ...f(F32X4.div),
-    ...get(x), ...i32s(-0x80000000), ...op(V128.and), ...op(V128.or),
-    // pick the series where |x| < 1/4
-    ...get(x), ...f(F32X4.abs), ...f32s(TANH_SERIES_BELOW), ...f(F32X4.lt), ...op(BITSELECT),
-  ];
+  const konst = new ConstantLocals(35);
+  const { sigmoid, tanh } = f32Math({ a: A!, k: K!, r: R!, e: E!, x2: X2! }, konst);
   const gate = (k: number, to: number): Code => {
     const off: Code = k === 0 ? [] : [...get(k === 1 ? HB : k === 2 ? HB2 : HB3), 0x6a];
     return [...get(XA), ...off, ...load, ...get(HA), ...off, ...load, ...f(F32X4.add), ...set(to)];
@@ -117,7 +63,8 @@ function cellFunction(): Code {
     ...forLoop(J, HB, 16, block),
   ];
   return [
-    ...vec([[...uleb(11), I32], [...uleb(15), V128_T]]),
+    ...vec([[...uleb(11), I32], [...uleb(15 + konst.count), V128_T]]),
+    ...konst.init(),
     ...i32add(HB, HB), ...set(HB2), ...i32add(HB2, HB), ...set(HB3),
     ...forLoop(N, ROWS, 1, row),
     0x0b,
