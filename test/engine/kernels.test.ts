@@ -6,7 +6,10 @@ import { installFastMatMul, removeFastMatMul } from "../../src/engine/matmul.js"
 import { Rng } from "../../src/engine/random.js";
 
 const rng = new Rng(3);
-const rand = (shape: number[]): tf.Tensor => tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
+const randFrom = (r: Rng) => (shape: number[]): tf.Tensor => tf.tensor(r.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
+const rand = randFrom(rng);
+/** For the tile and mirrorPad tests: their own stream, so the other tests' values stay as they were. */
+const randPad = randFrom(new Rng(17));
 
 /** Runs `f` with the stock wasm kernels and with neurocode's, and returns both results' values. */
 function both(f: () => tf.Tensor): [Float32Array, Float32Array, number[], number[]] {
@@ -151,19 +154,34 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
   });
 
   it("tile along any axes (repeated blocks), broadcastTo, int32 and bool, rank 1 to 4", () => {
-    const x = rand([2, 3, 4]);
+    const x = randPad([2, 3, 4]);
     for (const reps of [[1, 1, 1], [3, 1, 1], [1, 2, 1], [1, 1, 5], [2, 3, 2], [4, 1, 70]]) expectSame(() => tf.tile(x, reps), 0);
-    const q = rand([1, 16, 256]);
+    const q = randPad([1, 16, 256]);
     expectSame(() => tf.tile(q, [8, 1, 1]), 0); // latent queries per token group
     expectSame(() => tf.broadcastTo(q.reshape([1, 1, 16, 256]), [2, 3, 16, 256]), 0);
-    const v = rand([5]);
-    const w = rand([2, 1, 3, 2]);
+    const v = randPad([5]);
+    const w = randPad([2, 1, 3, 2]);
     expectSame(() => tf.tile(v, [3]), 0);
     expectSame(() => tf.tile(w, [1, 4, 1, 3]), 0);
     expectSame(() => tf.tile(tf.tensor2d([[1, 2, 3]], [1, 3], "int32"), [4, 2]).toFloat(), 0);
     expectSame(() => tf.tile(tf.tensor1d([true, false], "bool"), [3]).toFloat(), 0);
     expectSame(() => tf.tile(tf.zeros([0, 3]), [2, 2]), 0);
     tf.dispose([x, q, v, w]);
+  });
+
+  it("mirrorPad, reflect and symmetric, on any axes (blocks of every width), int32", () => {
+    const x = randPad([3, 7, 5]);
+    for (const mode of ["reflect", "symmetric"] as const) {
+      for (const pads of [[[0, 0], [3, 4], [0, 0]], [[0, 0], [0, 0], [2, 1]], [[2, 1], [0, 0], [0, 0]], [[1, 2], [6, 0], [3, 4]], [[0, 0], [0, 0], [0, 0]]] as [number, number][][]) {
+        expectSame(() => tf.mirrorPad(x, pads, mode), 0);
+      }
+    }
+    const wide = randPad([2, 9, 80]); // contiguous blocks of 80 (subarray copies)
+    expectSame(() => tf.mirrorPad(wide, [[0, 0], [4, 3], [0, 0]], "reflect"), 0);
+    const line = randPad([6]);
+    expectSame(() => tf.mirrorPad(line, [[5, 5]], "reflect"), 0);
+    expectSame(() => tf.mirrorPad(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32"), [[1, 1], [2, 2]], "symmetric").toFloat(), 0);
+    tf.dispose([x, wide, line]);
   });
 
   it("sum over leading and middle axes (bias gradients) and other axes", () => {
