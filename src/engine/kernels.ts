@@ -25,9 +25,6 @@ import { backendMemory, transposeSimd, type SimdBackend, type TransposeSimd } fr
  * - Tile (and so broadcastTo): the stock kernel computes every output
  *   element's source index (~90 ns per element: 2.8 ms to repeat a [16, 256]
  *   block 8 times); this one copies source rows and then doubles whole blocks.
- * - MirrorPad (SEANet's reflect padding before every convolution): the stock
- *   kernel maps every output element back to its source (~2 ns per element);
- *   this one copies whole contiguous blocks (the axes after the last padded one).
  * - Equal of a tensor with itself reduced over its last axis ([..., n] vs
  *   [..., 1], the gradient of every `max`, e.g. in logsumexp): the stock
  *   kernel's broadcasting path costs ~130 ns per element (2 ms for 2048x8).
@@ -347,48 +344,6 @@ function fastTile(args: KernelArgs): Info {
   return out;
 }
 
-/**
- * Writes `src` (shape `shape`) padded by `paddings` ([before, after] per axis)
- * into `dst`, the pads mirrored: `offset` 1 reflects about the edge sample
- * (`reflect`), 0 repeats it (`symmetric`). Axes after the last padded one are
- * copied as contiguous blocks.
- */
-export function mirrorPadInto(src: Heap, shape: number[], paddings: [number, number][], offset: number, dst: Heap): void {
-  const r = shape.length;
-  let last = r - 1;
-  while (last > 0 && paddings[last]![0] === 0 && paddings[last]![1] === 0) last--;
-  const block = shape.slice(last + 1).reduce((a, b) => a * b, 1);
-  const srcStride = stridesOf(shape);
-  const outStride = stridesOf(shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]));
-  const source = (axis: number, j: number): number => {
-    const n = shape[axis]!;
-    const s = j - paddings[axis]![0];
-    return s < 0 ? -s - 1 + offset : s >= n ? 2 * n - 1 - offset - s : s;
-  };
-  const fill = (axis: number, so: number, o: number): void => {
-    const outN = shape[axis]! + paddings[axis]![0] + paddings[axis]![1];
-    for (let j = 0; j < outN; j++) {
-      const from = so + source(axis, j) * srcStride[axis]!;
-      const to = o + j * outStride[axis]!;
-      if (axis < last) fill(axis + 1, from, to);
-      else if (block >= 64) dst.set(src.subarray(from, from + block), to);
-      else for (let k = 0; k < block; k++) dst[to + k] = src[from + k]!;
-    }
-  };
-  if (r === 0) dst[0] = src[0]!;
-  else if (shape.every((d) => d > 0)) fill(0, 0, 0);
-}
-
-function fastMirrorPad(args: KernelArgs): Info {
-  const { x } = args.inputs as { x: Info };
-  const { paddings, mode } = args.attrs as { paddings: [number, number][]; mode: "reflect" | "symmetric" };
-  if (x.dtype === "string") return originals.get("MirrorPad")!.kernelFunc(args) as Info;
-  const backend = args.backend as unknown as WasmHeapBackend;
-  const out = backend.makeOutput(x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]), x.dtype);
-  mirrorPadInto(backend.typedArrayFromHeap(x), x.shape, paddings, mode === "reflect" ? 1 : 0, backend.typedArrayFromHeap(out));
-  return out;
-}
-
 /** Registers the kernels above on the wasm backend (idempotent). */
 export function installFastKernels(): void {
   const kernels: [string, tf.KernelFunc][] = [
@@ -401,7 +356,6 @@ export function installFastKernels(): void {
     ["GatherV2", fastGather],
     ["Equal", fastEqual],
     ["Tile", fastTile],
-    ["MirrorPad", fastMirrorPad],
   ];
   for (const [name, fn] of kernels) {
     if (originals.has(name)) continue;

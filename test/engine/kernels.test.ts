@@ -8,7 +8,7 @@ import { Rng } from "../../src/engine/random.js";
 const rng = new Rng(3);
 const randFrom = (r: Rng) => (shape: number[]): tf.Tensor => tf.tensor(r.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
 const rand = randFrom(rng);
-/** For the tile and mirrorPad tests: their own stream, so the other tests' values stay as they were. */
+/** For the tile test: its own stream, so the other tests' values stay as they were. */
 const randPad = randFrom(new Rng(17));
 
 /** Runs `f` with the stock wasm kernels and with neurocode's, and returns both results' values. */
@@ -167,21 +167,6 @@ describe("wasm kernel overrides give the stock kernels' results", () => {
     expectSame(() => tf.tile(tf.tensor1d([true, false], "bool"), [3]).toFloat(), 0);
     expectSame(() => tf.tile(tf.zeros([0, 3]), [2, 2]), 0);
     tf.dispose([x, q, v, w]);
-  });
-
-  it("mirrorPad, reflect and symmetric, on any axes (blocks of every width), int32", () => {
-    const x = randPad([3, 7, 5]);
-    for (const mode of ["reflect", "symmetric"] as const) {
-      for (const pads of [[[0, 0], [3, 4], [0, 0]], [[0, 0], [0, 0], [2, 1]], [[2, 1], [0, 0], [0, 0]], [[1, 2], [6, 0], [3, 4]], [[0, 0], [0, 0], [0, 0]]] as [number, number][][]) {
-        expectSame(() => tf.mirrorPad(x, pads, mode), 0);
-      }
-    }
-    const wide = randPad([2, 9, 80]); // contiguous blocks of 80 (subarray copies)
-    expectSame(() => tf.mirrorPad(wide, [[0, 0], [4, 3], [0, 0]], "reflect"), 0);
-    const line = randPad([6]);
-    expectSame(() => tf.mirrorPad(line, [[5, 5]], "reflect"), 0);
-    expectSame(() => tf.mirrorPad(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32"), [[1, 1], [2, 2]], "symmetric").toFloat(), 0);
-    tf.dispose([x, wide, line]);
   });
 
   it("sum over leading and middle axes (bias gradients) and other axes", () => {
