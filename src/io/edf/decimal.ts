@@ -39,6 +39,8 @@ export function decimalOf(x: number): Decimal {
 }
 
 function align(a: Decimal, b: Decimal): [bigint, bigint, number] {
+  // Time stamps of one file mostly share a scale: no power of ten to build then.
+  if (a.scale === b.scale) return [a.n, b.n, a.scale];
   const s = Math.max(a.scale, b.scale);
   return [a.n * 10n ** BigInt(s - a.scale), b.n * 10n ** BigInt(s - b.scale), s];
 }

@@ -27,6 +27,35 @@ function decodeText(bytes: Uint8Array, warn: WarningHandler, path: string): stri
 }
 
 /**
+ * The onset of `bytes[p, end)` when it is a bare time-keeping TAL
+ * (`+onset 0x14 0x14`, at most 15 digits), else null. Every record has one,
+ * so parsing it without strings, regular expressions or a text decoder keeps
+ * the annotations of an hour-long file from costing more than its samples
+ * (most of it in code not yet compiled, as a fresh process reads once).
+ * Same result as the general path.
+ */
+function timeKeeping(bytes: Uint8Array, p: number, end: number): Decimal | null {
+  const sign = bytes[p];
+  if (sign !== 0x2b && sign !== 0x2d) return null;
+  let n = 0;
+  let digits = 0;
+  let scale = 0;
+  let dot = false;
+  let i = p + 1;
+  for (; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+      if (dot) scale++;
+    } else if (c === 0x2e && !dot && digits > 0) dot = true;
+    else break;
+  }
+  if (digits === 0 || digits > 15 || i + 2 !== end || bytes[i] !== 0x14 || bytes[i + 1] !== 0x14) return null;
+  return { n: BigInt(sign === 0x2d ? -n : n), scale };
+}
+
+/**
  * Parses the TALs in one record's annotation bytes. Malformed TALs are
  * skipped with a warning (never an exception): one bad annotation must not
  * make a recording unreadable.
@@ -42,6 +71,12 @@ export function parseTals(bytes: Uint8Array, warn: WarningHandler, path: string)
     }
     let end = bytes.indexOf(0, p);
     if (end < 0) end = n;
+    const stamp = timeKeeping(bytes, p, end);
+    if (stamp) {
+      tals.push({ onset: stamp, duration: null, texts: [""] });
+      p = end + 1;
+      continue;
+    }
     const tal = bytes.subarray(p, end);
     p = end + 1;
     const firstSep = tal.indexOf(0x14);

@@ -31,6 +31,24 @@ describe("TAL parsing", () => {
     expect(w.map((x) => x.code)).toEqual(["edf.tal-invalid", "edf.tal-invalid", "edf.tal-not-utf8"]);
   });
 
+  it("bare time stamps (the fast path) read as the general grammar says, whatever their form", () => {
+    // Valid: sign, digits, optional fraction (empty too), up to and past the fast path's 15 digits.
+    for (const onset of ["+0", "-0", "+007", "+5.", "+3599", "-12.000", "+0.0000001", "+123456789012345", "+1234567890123456", "+9007199254740993.5"]) {
+      const w: NeurocodeWarning[] = [];
+      const tals = parseTals(bytes(`${onset}\x14\x14\x00`), (x) => w.push(x), "f");
+      expect(tals).toEqual([{ onset: parseDecimal(onset), duration: null, texts: [""] }]);
+      expect(w).toEqual([]);
+    }
+    // Invalid onsets are skipped with a warning, and a stamp followed by more is not a bare stamp.
+    for (const onset of ["+.5", "+", "5", "+1.2.3", "+1e3", "++1"]) {
+      const w: NeurocodeWarning[] = [];
+      expect(parseTals(bytes(`${onset}\x14\x14\x00`), (x) => w.push(x), "f")).toEqual([]);
+      expect(w.map((x) => x.code)).toEqual(["edf.tal-invalid"]);
+    }
+    expect(parseTals(bytes("+1\x14\x14x\x14\x00"), () => {}, "f")).toEqual([{ onset: parseDecimal("+1"), duration: null, texts: ["", "x"] }]);
+    expect(parseTals(bytes("+1\x14\x00"), () => {}, "f")).toEqual([{ onset: parseDecimal("+1"), duration: null, texts: [] }]);
+  });
+
   it("encodeTal is what parseTals reads", () => {
     const t = encodeTal("-0.0000001", "12.5", ["x@@Cz", "ü"]);
     expect(Buffer.from(t).toString("utf8")).toBe("-0.0000001\x1512.5\x14x@@Cz\x14ü\x14\x00");
