@@ -94,6 +94,54 @@ describe("SEANet inference path", () => {
     tr.dispose();
   });
 
+  it("training still differentiates through weight norm and the reflect padding (finite differences)", () => {
+    const conv = new SConv1d(3, 4, 4, 2); // training mode: stride 2, reflect pads 1 left and 2 right (x[1]; x[9], x[8])
+    const x = tf.randomNormal([2, 11, 3]);
+    const r = tf.randomNormal([2, 6, 4]);
+    const loss = (): tf.Scalar => tf.sum(tf.mul(conv.call(x), r)) as tf.Scalar;
+    const params = conv.stateDict();
+    const vars = ["conv.conv.weight_g", "conv.conv.weight_v", "conv.conv.bias"].map((n) => params.get(n) as tf.Variable);
+    const { grads } = tf.variableGrads(loss, vars);
+    const gx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(conv.call(t), r)))(x);
+    const h = 1e-2;
+    const fd = (bump: (d: number) => void): number => {
+      bump(h);
+      const up = tf.tidy(() => loss().dataSync()[0]!);
+      bump(-2 * h);
+      const down = tf.tidy(() => loss().dataSync()[0]!);
+      bump(h);
+      return (up - down) / (2 * h);
+    };
+    const at = (v: tf.Variable, i: number) => (d: number): void => {
+      const a = v.dataSync().slice();
+      a[i] += d;
+      v.assign(tf.tensor(a, v.shape));
+    };
+    for (const v of vars) {
+      const g = grads[v.name]!.dataSync();
+      for (const i of [0, Math.floor(v.size / 2), v.size - 1]) expect(g[i]!, `${v.name}[${i}]`).toBeCloseTo(fd(at(v, i)), 2);
+    }
+    // x: the samples copied into both pads (1 and L−2 = 9) collect the reflected gradient too.
+    const xv = tf.variable(x);
+    const lossX = (): tf.Scalar => tf.sum(tf.mul(conv.call(xv), r)) as tf.Scalar;
+    const gxs = gx.dataSync();
+    for (const i of [3 * 1 + 0, 3 * 9 + 2, 3 * 5 + 1, 33 + 3 * 1 + 2]) {
+      const bump = (d: number): void => {
+        const a = xv.dataSync().slice();
+        a[i] += d;
+        xv.assign(tf.tensor(a, xv.shape));
+      };
+      bump(h);
+      const up = tf.tidy(() => lossX().dataSync()[0]!);
+      bump(-2 * h);
+      const down = tf.tidy(() => lossX().dataSync()[0]!);
+      bump(h);
+      expect(gxs[i]!, `x[${i}]`).toBeCloseTo((up - down) / (2 * h), 2);
+    }
+    tf.dispose([x, r, gx, xv, ...Object.values(grads)]);
+    conv.dispose();
+  });
+
   it("kept filters follow every weight change: assign, loadStateDict, a training step", () => {
     const conv = new SConv1d(4, 6, 3).eval();
     const x = tf.randomNormal([2, 20, 4]);
