@@ -10,13 +10,14 @@ const rand = (shape: number[], std = 1): tf.Tensor => tf.tensor(rng.normalArray(
 
 /**
  * The op-by-op path, `nn/lstm.ts` itself, run on xw [N, T, 4H]: input weights
- * the identity (an exact product), zero biases, W_hh = whhTᵀ → [N, T, H].
+ * the identity (an exact product), biases b_ih = bias[0], b_hh = bias[1], W_hh = whhTᵀ → [N, T, H].
  */
-function reference(xw: tf.Tensor, whhT: tf.Tensor): tf.Tensor {
+function reference(xw: tf.Tensor, whhT: tf.Tensor, bias: tf.Tensor): tf.Tensor {
   const G = xw.shape[2]!;
   const lstm = new LSTM(G, G / 4, { batchFirst: true });
   tf.tidy(() => {
-    lstm.loadStateDict({ weight_ih_l0: tf.eye(G), weight_hh_l0: tf.transpose(whhT), bias_ih_l0: tf.zeros([G]), bias_hh_l0: tf.zeros([G]) });
+    const [bih, bhh] = tf.unstack(bias);
+    lstm.loadStateDict({ weight_ih_l0: tf.eye(G), weight_hh_l0: tf.transpose(whhT), bias_ih_l0: bih!, bias_hh_l0: bhh! });
   });
   const { output, h, c } = lstm.call(xw);
   tf.dispose([h, c]);
@@ -42,12 +43,13 @@ describe("fused LSTM layer (inference)", () => {
     for (const [N, T, H, xs, ws] of [[3, 5, 8, 1, 0.3], [1, 1, 4, 2, 0.5], [64, 8, 256, 1, 0.06], [7, 4, 12, 40, 1], [5, 6, 16, 1e-3, 1e-3]] as const) {
       const xw = rand([N, T, 4 * H], xs);
       const whhT = rand([H, 4 * H], ws);
+      const bias = rand([2, 4 * H], xs);
       const before = tf.memory().numTensors;
-      const got = lstmLayerFused(xw, whhT)!;
+      const got = lstmLayerFused(xw, whhT, bias)!;
       expect(tf.memory().numTensors).toBe(before + 1);
-      const want = reference(xw, whhT);
+      const want = reference(xw, whhT, bias);
       expect(maxAbs(got, want), `N ${N} T ${T} H ${H} scale ${xs}`).toBeLessThanOrEqual(1e-6);
-      tf.dispose([xw, whhT, got, want]);
+      tf.dispose([xw, whhT, bias, got, want]);
     }
   });
 
@@ -59,24 +61,29 @@ describe("fused LSTM layer (inference)", () => {
       const rows = Array.from({ length: 4 * H }, (_, j) => (Math.floor(j / H) === gate ? grid[j % H]! : 0.7));
       const xw = tf.tensor3d(rows, [1, 1, 4 * H]);
       const whhT = tf.zeros([H, 4 * H]);
-      const got = lstmLayerFused(xw, whhT)!;
-      const want = reference(xw, whhT);
+      const bias = tf.zeros([2, 4 * H]);
+      const got = lstmLayerFused(xw, whhT, bias)!;
+      const want = reference(xw, whhT, bias);
       expect(maxAbs(got, want), `gate ${gate}`).toBeLessThanOrEqual(2e-7);
       expect(Array.from(got.dataSync()).every(Number.isFinite)).toBe(true);
-      tf.dispose([xw, whhT, got, want]);
+      tf.dispose([xw, whhT, bias, got, want]);
     }
   });
 
-  it("declines what it does not cover (H not a multiple of 4, wrong gate width, int32)", () => {
+  it("declines what it does not cover (H not a multiple of 4, wrong gate or bias width, int32)", () => {
     const a = tf.zeros([2, 3, 4 * 6]);
     const w = tf.zeros([6, 24]);
-    expect(lstmLayerFused(a, w)).toBeNull();
+    const b24 = tf.zeros([2, 24]);
+    expect(lstmLayerFused(a, w, b24)).toBeNull();
     const b = tf.zeros([2, 3, 12]);
     const w4 = tf.zeros([4, 16]);
-    expect(lstmLayerFused(b, w4)).toBeNull();
+    const b16 = tf.zeros([2, 16]);
+    expect(lstmLayerFused(b, w4, b16)).toBeNull();
     const c = tf.zeros([2, 3, 16], "int32");
-    expect(lstmLayerFused(c, w4)).toBeNull();
+    expect(lstmLayerFused(c, w4, b16)).toBeNull();
+    const d = tf.zeros([2, 3, 16]);
+    expect(lstmLayerFused(d, w4, b24)).toBeNull();
     expect([lstmFusable(w), lstmFusable(w4)]).toEqual([false, true]);
-    tf.dispose([a, w, b, w4, c]);
+    tf.dispose([a, w, b24, b, w4, b16, c, d]);
   });
 });

@@ -300,8 +300,8 @@ export class SLSTM extends Module implements DerivedHolder {
 /**
  * Inference of a stacked LSTM (gate order i, f, g, o) over x [N, T, C] from
  * pre-transposed weights → top layer's states [N, T, H]. Per layer the input
- * projection of all steps is one product (biases added one after the other,
- * as `nn/lstm.ts`) and the recurrence one fused kernel (`engine/recurrent.ts`).
+ * projection of all steps is one product and the recurrence one fused kernel
+ * (`engine/recurrent.ts`, which adds both biases in `nn/lstm.ts`'s order).
  * @returns null where that kernel is unavailable (not wasm, H not a multiple of 4): run `nn/lstm.ts` then.
  */
 export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.Tensor; bias: tf.Tensor | null }[]): tf.Tensor | null {
@@ -310,12 +310,8 @@ export function lstmInference(x: tf.Tensor, layers: { wihT: tf.Tensor; whhT: tf.
   return tf.tidy(() => {
     let seq = x;
     for (const { wihT, whhT, bias } of layers) {
-      let xw = tf.matMul(seq.reshape([N * T, -1]), wihT);
-      if (bias) {
-        const [bih, bhh] = tf.unstack(bias);
-        xw = tf.add(tf.add(xw, bih!), bhh!);
-      }
-      seq = lstmLayerFused(xw.reshape([N, T, -1]), whhT)!;
+      const xw = tf.matMul(seq.reshape([N * T, -1]), wihT).reshape([N, T, -1]);
+      seq = lstmLayerFused(xw, whhT, bias ?? tf.zeros([2, whhT.shape[1]!]))!;
     }
     return seq;
   });
