@@ -7,8 +7,8 @@ import { normal, truncNormal } from "../../nn/init.js";
 import { Linear } from "../../nn/linear.js";
 import { Module, type AnyModule } from "../../nn/module.js";
 import { framesPerWindow, validateTokenizerConfig, type BrainTokenizerConfig } from "./config.js";
-import { BackwardSolution, ForwardSolution } from "./cross-attention.js";
-import { InferenceLinear, prepareDerived, releaseDerived } from "./derived.js";
+import { BackwardSolution, blockDiagonalQueries, ForwardSolution } from "./cross-attention.js";
+import { DerivedWeights, InferenceLinear, prepareDerived, releaseDerived, type DerivedHolder } from "./derived.js";
 import { tokenizerLoss, zscoreWindows, type TokenizerLosses } from "./losses.js";
 import { BrainQuantizer, type RvqOutput } from "./quantizer.js";
 import { SEANetDecoder, SEANetEncoder } from "./seanet.js";
@@ -54,8 +54,10 @@ export function windowCount(T: number, windowLength: number, overlap = 0): numbe
 }
 
 /** `BrainOmniEncoder`: SEANet per (channel, window), then latent-source cross-attention. */
-export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> {
+export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> implements DerivedHolder {
   readonly neuros: tf.Variable;
+  /** Eval: `neuros` as the block-diagonal query matrix of the latent-source attention. */
+  readonly derived = new DerivedWeights();
   readonly seanetEncoder: SEANetEncoder;
   readonly backwardsolution: BackwardSolution;
   readonly kProj: InferenceLinear;
@@ -66,6 +68,14 @@ export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
     this.seanetEncoder = this.registerModule("seanet_encoder", new SEANetEncoder({ ...cfg, dimension: D }));
     this.backwardsolution = this.registerModule("backwardsolution", new BackwardSolution(D, cfg.nHead));
     this.kProj = this.registerModule("k_proj", new InferenceLinear(D, D));
+  }
+
+  private queryBlock(): tf.Tensor {
+    return this.derived.get("queryBlock", [this.neuros], () => blockDiagonalQueries(this.neuros, this.cfg.nHead));
+  }
+
+  prepareDerived(): void {
+    this.queryBlock();
   }
 
   /**
@@ -81,7 +91,7 @@ export class TokenizerEncoder extends Module<[tf.Tensor, tf.Tensor], tf.Tensor> 
       const feat = this.seanetEncoder.call(x.reshape([B * C * N, L, 1])); // [BCN, T, D]
       const tokens = feat.reshape([B, C, N, T, D]).transpose([0, 2, 3, 1, 4]); // [B, N, T, C, D]
       const keys = this.kProj.call(tf.add(tokens, sensorEmb.reshape([B, 1, 1, C, D])));
-      const out = this.backwardsolution.call(this.neuros, keys.reshape([B * N * T, C, D]), tokens.reshape([B * N * T, C, D]));
+      const out = this.backwardsolution.call(this.neuros, keys.reshape([B * N * T, C, D]), tokens.reshape([B * N * T, C, D]), this.training ? undefined : this.queryBlock());
       return out.reshape([B, N, T, this.cfg.nNeuro, D]).transpose([0, 3, 1, 2, 4]);
     });
   }

@@ -5,6 +5,7 @@ import { manualSeed } from "../../../src/engine/random.js";
 import { SGD } from "../../../src/nn/optim.js";
 import { trainStep } from "../../../src/nn/train-step.js";
 import { DEMO_TOKENIZER } from "../../../src/models/brainomni/config.js";
+import { blockDiagonalQueries, multiHeadAttention, sharedQueryAttention } from "../../../src/models/brainomni/cross-attention.js";
 import { InferenceLinear } from "../../../src/models/brainomni/derived.js";
 import { EuclideanCodebook } from "../../../src/models/brainomni/quantizer.js";
 import { reflectPadNLC, SConv1d, SConvTranspose1d, SLSTM } from "../../../src/models/brainomni/seanet.js";
@@ -249,6 +250,19 @@ describe("SEANet inference path", () => {
     x.dispose();
     lin.derived.release();
     lin.dispose();
+  });
+
+  it("shared-query attention (one block-diagonal product for all groups and heads) equals per-group multi-head attention", () => {
+    for (const [G, C, P, D, H] of [[8, 64, 16, 256, 4], [3, 5, 2, 12, 3], [1, 7, 4, 8, 1]] as const) {
+      const q = tf.randomNormal([P, D]);
+      const k = tf.randomNormal([G, C, D]);
+      const v = tf.randomNormal([G, C, D]);
+      const block = blockDiagonalQueries(q, H);
+      const got = sharedQueryAttention(block, k, v, H);
+      const want = multiHeadAttention(tf.tile(q.expandDims(0), [G, 1, 1]), k, v, H);
+      expect(relDiff(got, want), `G ${G} C ${C} P ${P} D ${D} H ${H}`).toBe(0); // the zeros add exact zeros
+      tf.dispose([q, k, v, block, got, want]);
+    }
   });
 
   it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
