@@ -6,3 +6,4 @@ export { TensorLeakError, liveTensors, assertNoLeak, assertNoLeakAsync } from ".
 export { gatherRows } from "./gather.js";
 export { geluExact, layerNormAffine, installFusedKernels } from "./fused.js";
 export { groupedMatMul, groupedInnerProducts, segmentSum, groupedKernelsActive } from "./grouped.js";
+export { lstmFusable, lstmLayerFused } from "./recurrent.js";

@@ -8,6 +8,7 @@ export * from "./sensors.js";
 export * from "./preprocess.js";
 export * from "./sensor-encoder.js";
 export * from "./seanet.js";
+export * from "./derived.js";
 export * from "./cross-attention.js";
 export * from "./quantizer.js";
 export * from "./losses.js";
