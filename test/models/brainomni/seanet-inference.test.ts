@@ -265,7 +265,7 @@ describe("SEANet inference path", () => {
     }
   });
 
-  it("a tokenizer in eval mode keeps its derived weights; forwards leak nothing; dispose frees them all", () => {
+  it("a tokenizer in eval mode keeps its derived weights, follows a load, leaks nothing per forward; dispose frees them all", () => {
     const before = tf.memory().numTensors;
     const tok = new BrainTokenizer(DEMO_TOKENIZER);
     for (const cb of tok.quantizer.codebooks()) tf.tidy(() => (cb.embed.assign(tf.randomNormal(cb.embed.shape)), cb.inited.assign(tf.ones([1]))));
@@ -282,7 +282,20 @@ describe("SEANet inference path", () => {
     expect(tf.memory().numTensors).toBe(n0 + 2);
     expect(Array.from(fast.indices.dataSync())).toEqual(Array.from(plain.indices.dataSync()));
     expect(relDiff(fast.features, plain.features)).toBeLessThanOrEqual(1e-5);
-    tf.dispose([plain.features, plain.indices, fast.features, fast.indices, x, pos, sensorType]);
+    // Loading other weights into the eval-mode tokenizer: every kept tensor follows (same codes as a fresh model).
+    const other = new BrainTokenizer(DEMO_TOKENIZER);
+    for (const cb of other.quantizer.codebooks()) tf.tidy(() => (cb.embed.assign(tf.randomNormal(cb.embed.shape)), cb.inited.assign(tf.ones([1]))));
+    other.eval();
+    tok.loadStateDict(other.stateDict());
+    const n1 = tf.memory().numTensors;
+    const loaded = tok.tokenize({ x, pos, sensorType });
+    expect(tf.memory().numTensors).toBe(n1 + 2);
+    const fresh = other.tokenize({ x, pos, sensorType });
+    expect(Array.from(loaded.indices.dataSync())).toEqual(Array.from(fresh.indices.dataSync()));
+    expect(Array.from(loaded.features.dataSync())).toEqual(Array.from(fresh.features.dataSync()));
+    expect(Array.from(loaded.indices.dataSync())).not.toEqual(Array.from(fast.indices.dataSync()));
+    tf.dispose([plain.features, plain.indices, fast.features, fast.indices, loaded.features, loaded.indices, fresh.features, fresh.indices, x, pos, sensorType]);
+    other.dispose();
     tok.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
