@@ -124,16 +124,25 @@ function rowDotsSimd(backend: RowBackend, kernel: ListSimd, dw: Info, dy: Info, 
   });
 }
 
-function weightedRowSum(ys: Float32Array, rows: Float32Array, ws: Float32Array, slots: Int32Array, k: number, d: number): void {
-  const nRows = rows.length / d;
+/**
+ * Calls `fn(a, tokenRow, slotRow)` for every assignment `a` (token ⌊a/k⌋)
+ * with the element offsets of its token's row and its slot's row, or with
+ * `slotRow` −1 when the slot is dropped (≥ `nRows`): the host loops below
+ * differ only in what they do with the two rows.
+ */
+function forEachAssignment(slots: Int32Array, k: number, d: number, nRows: number, fn: (a: number, tokenRow: number, slotRow: number) => void): void {
   for (let a = 0; a < slots.length; a++) {
     const s = slots[a]!;
-    if (s >= nRows) continue;
-    const wa = ws[a]!;
-    const yo = Math.floor(a / k) * d;
-    const so = s * d;
-    for (let i = 0; i < d; i++) ys[yo + i] = ys[yo + i]! + wa * rows[so + i]!;
+    fn(a, Math.floor(a / k) * d, s < nRows ? s * d : -1);
   }
+}
+
+function weightedRowSum(ys: Float32Array, rows: Float32Array, ws: Float32Array, slots: Int32Array, k: number, d: number): void {
+  forEachAssignment(slots, k, d, rows.length / d, (a, yo, so) => {
+    if (so < 0) return;
+    const wa = ws[a]!;
+    for (let i = 0; i < d; i++) ys[yo + i] = ys[yo + i]! + wa * rows[so + i]!;
+  });
 }
 
 /** `which = "rows"`: d rows [N, d] = w·dy in each assigned row (each row holds at most one assignment), zero elsewhere; `"w"`: dw [T, k] = dy·row. */
@@ -163,31 +172,19 @@ function combineGradKernel(args: KernelArgs): Info {
 }
 
 function spreadRows(drows: Float32Array, g: Float32Array, ws: Float32Array, slots: Int32Array, k: number, d: number): void {
-  const nRows = drows.length / d;
-  for (let a = 0; a < slots.length; a++) {
-    const s = slots[a]!;
-    if (s >= nRows) continue;
+  forEachAssignment(slots, k, d, drows.length / d, (a, go, so) => {
+    if (so < 0) return;
     const wa = ws[a]!;
-    const go = Math.floor(a / k) * d;
-    const so = s * d;
     for (let i = 0; i < d; i++) drows[so + i] = wa * g[go + i]!;
-  }
+  });
 }
 
 function rowDots(dw: Float32Array, g: Float32Array, rows: Float32Array, slots: Int32Array, k: number, d: number): void {
-  const nRows = rows.length / d;
-  for (let a = 0; a < slots.length; a++) {
-    const s = slots[a]!;
-    if (s >= nRows) {
-      dw[a] = 0;
-      continue;
-    }
-    const go = Math.floor(a / k) * d;
-    const so = s * d;
+  forEachAssignment(slots, k, d, rows.length / d, (a, go, so) => {
     let dot = 0;
-    for (let i = 0; i < d; i++) dot += g[go + i]! * rows[so + i]!;
+    if (so >= 0) for (let i = 0; i < d; i++) dot += g[go + i]! * rows[so + i]!;
     dw[a] = dot;
-  }
+  });
 }
 
 /**
